@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Creates .venv with Python 3.10 and installs the pinned dependencies from requirements.lock.
+# Rasa Open Source 3.6 supports Python 3.8-3.10 only, so the machine's default python3 may not do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python310() {
+    local candidate
+    for candidate in "${PYTHON310:-}" python3.10; do
+        [ -n "$candidate" ] || continue
+        if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
+            command -v "$candidate"; return 0
+        fi
+    done
+    # pyenv installs 3.10 without putting it on PATH unless it is the global version.
+    for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do
+        if [ -x "$candidate" ] && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
+            echo "$candidate"; return 0
+        fi
+    done
+    return 1
+}
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
+    if ! python310=$(find_python310); then
+        cat >&2 <<'MSG'
+error: Python 3.10 was not found.
+  Rasa Open Source 3.6 runs only on Python 3.8-3.10; this project uses 3.10.
+  Fix: install it (e.g. `pyenv install 3.10.13`, or `apt-get install python3.10 python3.10-venv`)
+  or point PYTHON310 at an interpreter: `make run PYTHON310=/path/to/python3.10`.
+MSG
+        exit 1
+    fi
+    echo "==> Creating .venv with $python310"
+    rm -rf .venv
+    "$python310" -m venv .venv
+fi
+
+echo "==> Installing pinned dependencies from requirements.lock (first time: a few minutes)"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "$(grep '^pip==' requirements.lock)"
+# --progress-bar on: the user sees each download move.
+set +e
+.venv/bin/python -m pip install --disable-pip-version-check --progress-bar on \
+    -r requirements.lock 2>&1 | grep -v "^Requirement already satisfied"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then echo "error: installing requirements.lock failed (see above)" >&2; exit "$status"; fi
+.venv/bin/python -m pip check >/dev/null || { .venv/bin/python -m pip check; exit 1; }
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+echo "==> .venv ready: $(.venv/bin/python --version), rasa $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("rasa"))')"
