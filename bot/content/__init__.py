@@ -1,0 +1,1 @@
+"""The editorial content (content/) and what is generated from it."""

@@ -1,0 +1,66 @@
+"""Generates bot/data/responses.yml from content/ (deterministic: same content, same bytes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from bot.content.model import MESSAGE_RESPONSES, Content, load_content
+from bot.settings import PROJECT_ROOT
+
+RESPONSES_PATH = PROJECT_ROOT / "bot" / "data" / "responses.yml"
+HEADER = """\
+# GENERATED FILE - do not edit. Source: content/topics.yml and content/messages.yml.
+# Regenerate with `kapbot build` (make model does it); the test suite fails if it is stale.
+"""
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    """Writes multi-line texts as readable `|` blocks."""
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_LiteralDumper.add_representer(str, _str_representer)
+
+
+def faq_response_name(topic_id: str) -> str:
+    return f"utter_faq/{topic_id}"
+
+
+def render_responses(content: Content) -> dict[str, list[dict[str, str]]]:
+    responses: dict[str, list[dict[str, str]]] = {}
+    for topic in content.topics:
+        text = f"{topic.answer}\n\n{content.citation(topic)}"
+        responses[faq_response_name(topic.id)] = [{"text": text}]
+    for key, response in MESSAGE_RESPONSES.items():
+        responses[response] = [{"text": content.messages[key]}]
+    return responses
+
+
+def render_file(content: Content) -> str:
+    body = yaml.dump(
+        {"version": "3.1", "responses": render_responses(content)},
+        Dumper=_LiteralDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+    )
+    return HEADER + body
+
+
+def build(content_dir: Path | None = None, out: Path = RESPONSES_PATH) -> bool:
+    """Writes the responses file; returns True when it changed."""
+    rendered = render_file(load_content(content_dir) if content_dir else load_content())
+    if out.exists() and out.read_text(encoding="utf-8") == rendered:
+        return False
+    out.write_text(rendered, encoding="utf-8")
+    return True
+
+
+def is_stale(out: Path = RESPONSES_PATH) -> bool:
+    return not out.exists() or out.read_text(encoding="utf-8") != render_file(load_content())

@@ -1,0 +1,182 @@
+"""Reads and checks the editorial content in `content/` (pure: no Rasa, no TensorFlow)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.settings import PROJECT_ROOT
+
+CONTENT_DIR = PROJECT_ROOT / "content"
+ARTICLE_PATH = CONTENT_DIR / "source" / "how-safe-is-kap.txt"
+
+MIN_WORDS, MAX_WORDS = 40, 110
+REVIEW_WARNING_DAYS = 180
+TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+# Keys of content/messages.yml and the Rasa response each one becomes.
+MESSAGE_RESPONSES = {
+    "greet_first": "utter_greet_first",
+    "greet_again": "utter_greet_again",
+    "ask_what_next": "utter_ask_what_next",
+    "goodbye": "utter_goodbye",
+    "thanks": "utter_thanks",
+    "bot_challenge": "utter_bot_challenge",
+    "crisis": "utter_crisis",
+    "out_of_scope": "utter_out_of_scope",
+    "did_you_mean": "utter_did_you_mean",
+    "ask_rephrase": "utter_ask_rephrase",
+    "default_fallback": "utter_default",
+}
+BUTTON_LABELS = ("none_of_these",)
+
+
+class ContentError(ValueError):
+    """The content files are not usable; `problems` lists each one in plain words."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    label: str
+    answer: str
+    source_section: str
+    reviewed: dt.date
+
+    @property
+    def word_count(self) -> int:
+        return len(self.answer.split())
+
+
+@dataclass(frozen=True)
+class Content:
+    source_title: str
+    source_short_title: str
+    topics: tuple[Topic, ...]
+    messages: dict[str, str]
+
+    def topic(self, topic_id: str) -> Topic:
+        for topic in self.topics:
+            if topic.id == topic_id:
+                return topic
+        raise KeyError(topic_id)
+
+    @property
+    def topic_ids(self) -> list[str]:
+        return [topic.id for topic in self.topics]
+
+    def citation(self, topic: Topic) -> str:
+        return f"Source: {self.source_short_title} — {topic.source_section}"
+
+
+def article_sections(article: str) -> set[str]:
+    """Headings of the article: short lines without a full stop, plus 'Introduction'."""
+    lines = [line.strip() for line in article.splitlines()]
+    return {"Introduction"} | {
+        line for line in lines if line and len(line.split()) <= 12 and not line.endswith(".")
+    }
+
+
+def _read_yaml(path: Path, problems: list[str]) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{path.name}: file is missing")
+        return {}
+    except yaml.YAMLError as error:
+        problems.append(f"{path.name}: not valid YAML ({error})")
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"{path.name}: expected a mapping at the top level")
+        return {}
+    return data
+
+
+def _parse_topic(raw: object, index: int, sections: set[str], problems: list[str]) -> Topic | None:
+    where = f"topics.yml, topic #{index + 1}"
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: expected a mapping with id, label, answer, ...")
+        return None
+    topic_id = str(raw.get("id", "")).strip()
+    if topic_id:
+        where = f"topics.yml, topic '{topic_id}'"
+    if not TOPIC_ID.match(topic_id):
+        problems.append(f"{where}: id must be lower_case_with_underscores")
+    fields = {key: str(raw.get(key) or "").strip() for key in ("label", "answer", "source_section")}
+    for key, value in fields.items():
+        if not value:
+            problems.append(f"{where}: '{key}' is empty")
+    words = len(fields["answer"].split())
+    if fields["answer"] and not MIN_WORDS <= words <= MAX_WORDS:
+        problems.append(
+            f"{where}: answer has {words} words; keep it between {MIN_WORDS} and {MAX_WORDS}"
+        )
+    if fields["source_section"] and sections and fields["source_section"] not in sections:
+        problems.append(
+            f"{where}: source_section '{fields['source_section']}' is not a heading of the article"
+        )
+    reviewed = raw.get("reviewed")
+    if isinstance(reviewed, str):
+        try:
+            reviewed = dt.date.fromisoformat(reviewed)
+        except ValueError:
+            reviewed = None
+    if not isinstance(reviewed, dt.date):
+        problems.append(f"{where}: 'reviewed' must be a date like 2026-11-26")
+        reviewed = dt.date.min
+    return Topic(topic_id, fields["label"], fields["answer"], fields["source_section"], reviewed)
+
+
+def load_content(content_dir: Path = CONTENT_DIR) -> Content:
+    """Loads content/topics.yml and content/messages.yml, raising ContentError on any problem."""
+    problems: list[str] = []
+    topics_doc = _read_yaml(content_dir / "topics.yml", problems)
+    messages_doc = _read_yaml(content_dir / "messages.yml", problems)
+    article = content_dir / "source" / ARTICLE_PATH.name
+    sections = article_sections(article.read_text(encoding="utf-8")) if article.exists() else set()
+
+    source = topics_doc.get("source") or {}
+    topics: list[Topic] = []
+    for index, raw in enumerate(topics_doc.get("topics") or []):
+        topic = _parse_topic(raw, index, sections, problems)
+        if topic:
+            topics.append(topic)
+    if topics_doc and not topics:
+        problems.append("topics.yml: no topics")
+    seen: set[str] = set()
+    for topic in topics:
+        if topic.id in seen:
+            problems.append(f"topics.yml: topic id '{topic.id}' appears twice")
+        seen.add(topic.id)
+
+    messages = {key: str(value).strip() for key, value in messages_doc.items() if value}
+    for key in (*MESSAGE_RESPONSES, *BUTTON_LABELS):
+        if messages_doc and key not in messages:
+            problems.append(f"messages.yml: '{key}' is missing")
+    for key in set(messages) - set(MESSAGE_RESPONSES) - set(BUTTON_LABELS):
+        problems.append(f"messages.yml: unknown key '{key}'")
+    for key in ("title", "short_title"):
+        if topics_doc and not source.get(key):
+            problems.append(f"topics.yml: source.{key} is missing")
+
+    if problems:
+        raise ContentError(problems)
+    return Content(
+        source_title=str(source["title"]),
+        source_short_title=str(source["short_title"]),
+        topics=tuple(topics),
+        messages=messages,
+    )
+
+
+def stale_reviews(content: Content, today: dt.date | None = None) -> list[Topic]:
+    """Topics whose last review is older than REVIEW_WARNING_DAYS."""
+    today = today or dt.date.today()
+    return [t for t in content.topics if (today - t.reviewed).days > REVIEW_WARNING_DAYS]
