@@ -31,6 +31,13 @@ CRISIS_MESSAGES = [
     "I want to end my life",
     "KILL MYSELF",
     "I don\u2019t want to live",
+    "nobody would miss me if i was gone",
+    "i'm tired of living",
+    "I can't go on like this",
+    "I'm just a burden to my family",
+    "what's a lethal amount of ketamine",
+    "I've started giving my things away",
+    "sometimes i wish i could go to sleep and never wake up",
 ]
 
 ORDINARY_MESSAGES = [

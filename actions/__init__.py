@@ -1,0 +1,1 @@
+"""Rasa custom actions, one module per concern. rasa_sdk registers every Action subclass here."""

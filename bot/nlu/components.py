@@ -1,0 +1,148 @@
+"""Custom Rasa NLU components. They run after the trained classifiers and the FallbackClassifier
+(see config.yml), so what they decide is final."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.crisis_patterns import crisis_match
+
+CRISIS_INTENT = "crisis"
+FAQ_INTENT = "faq"
+RESPONSE_SELECTOR = "response_selector"
+# What the "did you mean" buttons send: /faq/<topic id>.
+TOPIC_PAYLOAD = re.compile(r"^/faq/([a-z_]+)$")
+
+
+class _StatelessComponent(GraphComponent):
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        return cls()
+
+    def process_training_data(self, training_data):  # noqa: ANN001 - Rasa's signature
+        return training_data
+
+
+def _put_first(ranking: list[dict[str, Any]], top: dict[str, Any], key: str) -> list[dict]:
+    return [top] + [item for item in ranking if item.get(key) != top[key]]
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class CrisisPatternClassifier(_StatelessComponent):
+    """Forces the `crisis` intent when a high-recall safety pattern matches the message."""
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if not crisis_match(text):
+                continue
+            top = {"name": CRISIS_INTENT, "confidence": 1.0}
+            message.set(INTENT, top, add_to_output=True)
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            message.set(INTENT_RANKING_KEY, _put_first(ranking, top, "name"), add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class TopicButtonHandler(_StatelessComponent):
+    """Turns a "did you mean" button payload (`/faq/dependence`) into that FAQ answer.
+
+    Rasa's own `/intent` payloads cannot name one response of a retrieval intent, so the button
+    sets both the `faq` intent and the ResponseSelector's choice. Only topics the trained
+    ResponseSelector knows are accepted; anything else stays plain text.
+    """
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            found = TOPIC_PAYLOAD.match((message.get(TEXT) or "").strip())
+            selector = message.get(RESPONSE_SELECTOR) or {}
+            faq = selector.get(FAQ_INTENT)
+            if not found or not faq:
+                continue
+            key = f"{FAQ_INTENT}/{found.group(1)}"
+            known = {item.get("intent_response_key") for item in faq.get("ranking", [])}
+            if key not in known:
+                continue
+            top = {"name": FAQ_INTENT, "confidence": 1.0}
+            message.set(INTENT, top, add_to_output=True)
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            message.set(INTENT_RANKING_KEY, _put_first(ranking, top, "name"), add_to_output=True)
+            faq["response"] = {
+                "responses": None,
+                "confidence": 1.0,
+                "intent_response_key": key,
+                "utter_action": f"utter_{key}",
+            }
+            faq["ranking"] = _put_first(
+                faq["ranking"],
+                {"confidence": 1.0, "intent_response_key": key},
+                "intent_response_key",
+            )
+            message.set(RESPONSE_SELECTOR, selector, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class FaqConfidenceGate(GraphComponent):
+    """Sends a FAQ message to the fallback when the ResponseSelector is unsure which topic it is.
+
+    The FallbackClassifier only looks at the intent ("this is a FAQ"); a confident intent with an
+    unsure topic would still give a confident wrong answer, so this applies the same rule to the
+    topic choice: below `threshold`, or two topics closer than `ambiguity_threshold`, the visitor
+    gets "did you mean" buttons instead.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"threshold": 0.5, "ambiguity_threshold": 0.05}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._threshold = float(config["threshold"])
+        self._ambiguity = float(config["ambiguity_threshold"])
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        return cls(config)
+
+    def process_training_data(self, training_data):  # noqa: ANN001 - Rasa's signature
+        return training_data
+
+    def _is_unsure(self, faq: dict[str, Any]) -> bool:
+        ranking = faq.get("ranking") or []
+        if not ranking:
+            return True
+        top = ranking[0].get("confidence", 0.0)
+        second = ranking[1].get("confidence", 0.0) if len(ranking) > 1 else 0.0
+        return top < self._threshold or top - second < self._ambiguity
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            faq = (message.get(RESPONSE_SELECTOR) or {}).get(FAQ_INTENT)
+            if intent.get("name") != FAQ_INTENT or not faq or not self._is_unsure(faq):
+                continue
+            fallback = {"name": "nlu_fallback", "confidence": float(intent.get("confidence", 0.0))}
+            message.set(INTENT, fallback, add_to_output=True)
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
+        return messages

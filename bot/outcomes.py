@@ -1,0 +1,31 @@
+"""What the bot did with a message, named the way the evaluation set names it.
+
+An outcome is a topic id from content/topics.yml (the FAQ answer given) or one of OUTCOMES.
+"""
+
+from __future__ import annotations
+
+OUTCOMES = ("crisis", "out_of_scope", "greet", "goodbye", "thanks", "bot_challenge")
+FALLBACK = "fallback"  # the bot asked "did you mean…" or to rephrase: no answer was given
+
+_RESPONSE_OUTCOMES = {
+    "utter_crisis": "crisis",
+    "utter_out_of_scope": "out_of_scope",
+    "utter_greet_first": "greet",
+    "utter_greet_again": "greet",
+    "utter_goodbye": "goodbye",
+    "utter_thanks": "thanks",
+    "utter_bot_challenge": "bot_challenge",
+    "utter_did_you_mean": FALLBACK,
+    "utter_ask_rephrase": FALLBACK,
+    "utter_default": FALLBACK,
+}
+
+
+def outcome_of_response(response_name: str | None) -> str | None:
+    """Maps a Rasa response name (`utter_faq/bladder`, `utter_crisis`) to its outcome."""
+    if not response_name:
+        return None
+    if response_name.startswith("utter_faq/"):
+        return response_name.split("/", 1)[1]
+    return _RESPONSE_OUTCOMES.get(response_name)

@@ -1,0 +1,145 @@
+"""Shared fixtures. Tests that load TensorFlow or start Rasa are marked `slow` and share one
+trained model (the one `make test` trains), one in-process assistant and one action server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bot.settings import PROJECT_ROOT, get_settings, settings_from_env
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "KAPBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen | None = None, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    from bot.local_assistant import NoModelError, latest_model
+
+    try:
+        return latest_model()
+    except NoModelError as error:
+        pytest.fail(f"{error} (make test trains it before running the suite)")
+
+
+@pytest.fixture(scope="session")
+def assistant(model_path):
+    """The trained assistant, loaded once, answering in-process."""
+    import logging
+
+    from rasa.utils.log_utils import configure_structlog
+
+    from bot.local_assistant import LocalAssistant
+
+    configure_structlog(logging.WARNING)
+    return LocalAssistant(model_path).load()
+
+
+@pytest.fixture(scope="session")
+def action_server(tmp_path_factory) -> str:
+    """A real action server on a free loopback port; yields its base URL."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("actions") / "actions.log"
+    env = {**os.environ, "SANIC_HOST": "127.0.0.1"}
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/health", process, timeout=60)
+        yield url
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A throwaway PostgreSQL database for this test run; yields its URL and drops it after."""
+    import sqlalchemy as sa
+
+    name = f"kapbot_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as error:
+        pytest.fail(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {error}")
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+                ),
+                {"name": name},
+            )
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings_for(tmp_path):
+    """Settings with free ports and state under a temporary folder."""
+
+    def make(**overrides: str):
+        env = {
+            "KAPBOT_VAR_DIR": str(tmp_path / "var"),
+            "MODEL_DIR": str(get_settings().model_dir),
+            "RASA_PORT": str(free_port()),
+            "ACTIONS_PORT": str(free_port()),
+            "WEB_PORT": str(free_port()),
+            **overrides,
+        }
+        return settings_from_env(env)
+
+    return make
