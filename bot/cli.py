@@ -1,0 +1,225 @@
+"""`kapbot`: the command line for developers, editors and scripts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from bot.settings import PROJECT_ROOT, SettingsError, get_settings
+
+# TensorFlow (imported by Rasa and spaCy) logs at import time unless told not to before.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+RASA_DATA_ARGS = ["--config", "config.yml", "--domain", "domain.yml", "--data", "bot/data"]
+
+
+def _quiet_rasa() -> None:
+    """TensorFlow and Rasa log a lot on import; the CLI's own output should stand out."""
+    os.environ.setdefault("LOG_LEVEL", "ERROR")
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.ERROR)
+    for name in ("rasa", "tensorflow", "absl", "sanic", "root"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    # Rasa's structured logs go to stdout unless configured; `--json` output must stay clean.
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.ERROR)
+
+
+def _rasa(*args: str) -> int:
+    """Runs the Rasa CLI from the project root (config.yml names paths relative to it)."""
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "-m", "rasa", *args]
+    return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group()
+def main() -> None:
+    """KAP Assistant: build, train, evaluate and serve the clinic's chatbot."""
+    try:
+        get_settings()
+    except SettingsError as error:
+        _fail(f"configuration: {error}", 2)
+
+
+@main.command()
+def build() -> None:
+    """Regenerate bot/data/responses.yml from content/."""
+    from bot.content.build import RESPONSES_PATH
+    from bot.content.build import build as build_responses
+    from bot.content.model import ContentError
+
+    try:
+        changed = build_responses()
+    except ContentError as error:
+        _fail("content/ has problems:\n  - " + "\n  - ".join(error.problems))
+    relative = RESPONSES_PATH.relative_to(PROJECT_ROOT)
+    click.echo(f"{relative}: {'updated' if changed else 'up to date'}")
+
+
+@main.command("build-spacy")
+@click.option("--force", is_flag=True, help="Rebuild even if the pipeline exists.")
+def build_spacy(force: bool) -> None:
+    """Build the offline spaCy pipeline (blank English + lookup lemmatizer)."""
+    from bot.nlu.spacy_pipeline import build_spacy_pipeline, pipeline_is_built
+
+    if pipeline_is_built() and not force:
+        click.echo("spaCy pipeline: up to date")
+        return
+    click.echo(f"spaCy pipeline: built {build_spacy_pipeline().relative_to(PROJECT_ROOT)}")
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Train even if nothing changed.")
+@click.pass_context
+def train(ctx: click.Context, force: bool) -> None:
+    """Train a model into MODEL_DIR (Rasa skips it when nothing changed)."""
+    ctx.invoke(build)
+    ctx.invoke(build_spacy)
+    out = get_settings().model_dir
+    out.mkdir(parents=True, exist_ok=True)
+    args = ["train", *RASA_DATA_ARGS, "--out", str(out)]
+    if force:
+        args.append("--force")
+    sys.exit(_rasa(*args))
+
+
+@main.command()
+def validate() -> None:
+    """Check content/ and the Rasa training data; exit 1 on any problem."""
+    from bot.content.checks import check_project
+
+    problems, warnings_ = check_project()
+    for warning in warnings_:
+        click.echo(f"warning: {warning}")
+    for problem in problems:
+        click.echo(f"problem: {problem}")
+    code = _rasa("data", "validate", *RASA_DATA_ARGS, "--fail-on-warnings")
+    if problems or code:
+        _fail("validation failed" + (" (see rasa data validate above)" if code else ""))
+    click.echo("content and training data: OK")
+
+
+def _load_assistant(model: str | None):
+    from bot.local_assistant import LocalAssistant, NoModelError
+
+    _quiet_rasa()
+    try:
+        return LocalAssistant(Path(model) if model else None).load()
+    except NoModelError as error:
+        _fail(str(error))
+
+
+@main.command()
+@click.argument("text")
+@click.option("--model", type=click.Path(exists=True, dir_okay=False), help="Model file.")
+def ask(text: str, model: str | None) -> None:
+    """Print the bot's reply to TEXT and the outcome it chose."""
+    if not text.strip():
+        _fail('TEXT is empty: type a question, e.g. kapbot ask "is ketamine addictive?"')
+    assistant = _load_assistant(model)
+    reply = asyncio.run(assistant.ask(text))
+    for message in reply.texts:
+        click.echo(message)
+    for button in reply.buttons:
+        click.echo(f"  [{button.get('title')}] -> {button.get('payload')}")
+    click.echo(f"\noutcome: {reply.outcome or 'none'} (confidence {reply.confidence:.2f})")
+
+
+@main.command("eval")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--model", type=click.Path(exists=True, dir_okay=False), help="Model file.")
+@click.option("--min-accuracy", type=float, default=None, help="Exit 1 below this accuracy.")
+def evaluate_command(
+    file: str, as_json: bool, model: str | None, min_accuracy: float | None
+) -> None:
+    """Evaluate the latest model on FILE (YAML list of {text, topic})."""
+    from bot.evaluation import QuestionFileError, evaluate, format_report, load_questions, summarise
+    from bot.outcomes import OUTCOMES
+
+    try:
+        questions = load_questions(Path(file))
+    except QuestionFileError as error:
+        _fail(str(error))
+    assistant = _load_assistant(model)
+    results = asyncio.run(evaluate(assistant, questions))
+    summary = summarise(results, OUTCOMES)
+    if as_json:
+        payload = {
+            "accuracy": summary.accuracy,
+            "results": [
+                {
+                    "text": r.text,
+                    "expected": r.expected,
+                    "predicted": r.predicted,
+                    "confidence": r.confidence,
+                }
+                for r in results
+            ],
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False))
+    else:
+        click.echo(format_report(summary))
+    if min_accuracy is not None and summary.accuracy < min_accuracy:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--model", type=click.Path(exists=True, dir_okay=False), help="Model file.")
+def tune(file: str, model: str | None) -> None:
+    """Choose fallback thresholds on FILE (a development set, not the test set)."""
+    from bot.evaluation import QuestionFileError, load_questions
+    from bot.tuning import configured_thresholds, ranked_from_parse, score, search
+
+    try:
+        questions = load_questions(Path(file))
+    except QuestionFileError as error:
+        _fail(str(error))
+    assistant = _load_assistant(model)
+
+    async def rank_all():
+        return [ranked_from_parse(q, await assistant.parse(q.text)) for q in questions]
+
+    ranked = asyncio.run(rank_all())
+
+    def describe(result) -> str:
+        t = result.thresholds
+        return (
+            f"intent {t.intent:.2f}/{t.intent_ambiguity:.2f}  topic {t.topic:.2f}/"
+            f"{t.topic_ambiguity:.2f}  accuracy {result.accuracy:.3f}  "
+            f"wrong topics {result.wrong_topic_answers}  "
+            f"safety->topic {result.safety_answered_with_topic}"
+        )
+
+    click.echo(f"{len(ranked)} questions; thresholds as threshold/ambiguity_threshold")
+    click.echo("config.yml now: " + describe(score(ranked, configured_thresholds())))
+    for rank, result in enumerate(search(ranked)[:5], start=1):
+        click.echo(f"best #{rank}:      " + describe(result))
+
+
+@main.command()
+def serve() -> None:
+    """Run the Rasa server, the action server and the web app until Ctrl-C."""
+    from bot.runner import serve_all
+
+    sys.exit(serve_all(get_settings()))
+
+
+if __name__ == "__main__":
+    main()
