@@ -21,6 +21,9 @@ _PATTERNS = [
     r"\btake\s+my\s+(?:own\s+)?life\b",
     r"\b(?:want|wanna|wish|going|plan(?:ning)?)\s+(?:to\s+)?(?:die|be\s+dead)\b",
     r"\bwant(?:ed)?\s+to\s+die\b",
+    r"\b(?:how|way|ways|easiest|quickest|painless)\s+(?:\w+\s+)?to\s+die\b",
+    r"\bdone\s+with\s+(?:life|living|it\s+all|everything)\b",
+    r"\bkill\s+(?:someone|somebody|a\s+person|people|him|her|them)\b",
     r"\bbetter\s+off\s+(?:dead|without\s+me)\b",
     # warning signs that name no method: hopelessness, being a burden, saying goodbye
     r"\btired\s+of\s+(?:being\s+alive|living|life|it\s+all)\b",
@@ -49,6 +52,7 @@ _PATTERNS = [
     r"\bo\.?d\.?(?:'?d|ed)\b",
     r"\b(?:took|taken|swallowed)\s+(?:too\s+many|a\s+(?:lot|bunch|handful|bottle)\s+of|all\s+(?:of\s+)?(?:my|his|her|their|the))\b[^.?!]{0,30}?\b(?:pills?|tablets?|meds|medications?|sleeping\s+pills)\b",
     r"\btoo\s+many\s+(?:pills|tablets|meds)\b",
+    r"\btook\s+(?:way\s+|far\s+)?too\s+much\b",
     r"\bswallowed\s+(?:a\s+bottle|the\s+whole|all)\b",
     r"\bpoison(?:ed|ing)\b",
     r"\blethal\b|\bfatal\s+(?:dose|amount)\b|\bdeadly\s+(?:dose|amount)\b",

@@ -38,6 +38,10 @@ CRISIS_MESSAGES = [
     "what's a lethal amount of ketamine",
     "I've started giving my things away",
     "sometimes i wish i could go to sleep and never wake up",
+    "if this doesn't work i'm done with life",
+    "what is the easiest way to die",
+    "how much would it take to kill someone",
+    "I took way too much of my medication",
 ]
 
 ORDINARY_MESSAGES = [
