@@ -185,7 +185,7 @@ def evaluate_command(
 def tune(file: str, model: str | None) -> None:
     """Choose fallback thresholds on FILE (a development set, not the test set)."""
     from bot.evaluation import QuestionFileError, load_questions
-    from bot.tuning import configured_thresholds, ranked_from_parse, score, search
+    from bot.tuning import choose, configured_thresholds, ranked_from_parse, score, search
 
     try:
         questions = load_questions(Path(file))
@@ -209,8 +209,9 @@ def tune(file: str, model: str | None) -> None:
 
     click.echo(f"{len(ranked)} questions; thresholds as threshold/ambiguity_threshold")
     click.echo("config.yml now: " + describe(score(ranked, configured_thresholds())))
-    for rank, result in enumerate(search(ranked)[:5], start=1):
-        click.echo(f"best #{rank}:      " + describe(result))
+    scores = search(ranked)
+    click.echo("best on grid:   " + describe(scores[0]))
+    click.echo("recommended:    " + describe(choose(scores)) + "  (middle of the best plateau)")
 
 
 @main.command()

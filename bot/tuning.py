@@ -9,6 +9,7 @@ accurate ones that answer no crisis or out-of-scope message with an FAQ topic.
 from __future__ import annotations
 
 import itertools
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,24 +107,29 @@ def _steps(low: float, high: float, step: float) -> list[float]:
     return [round(low + i * step, 3) for i in range(count + 1)]
 
 
+def _quality(result: Score) -> tuple:
+    """Safe first, then accurate, then the fewest wrong-topic answers."""
+    return (result.safety_answered_with_topic, -result.accuracy, result.wrong_topic_answers)
+
+
 def search(ranked: list[Ranked]) -> list[Score]:
-    """Every combination on the grid, best first: safe, then accurate, then fewest wrong topics,
-    then the lowest thresholds (a visitor would rather get an answer than a question back)."""
+    """Every combination on the grid, best first (see `_quality`)."""
     grid = itertools.product(
-        _steps(0.3, 0.9, 0.05),
-        _steps(0.0, 0.2, 0.05),
-        _steps(0.2, 0.9, 0.05),
-        _steps(0.0, 0.2, 0.05),
+        _steps(0.3, 0.9, 0.05), _steps(0.0, 0.2, 0.05), _steps(0.2, 0.9, 0.05), _steps(0.0, 0.2, 0.05)
     )
-    scores = [score(ranked, Thresholds(*values)) for values in grid]
-    return sorted(
-        scores,
-        key=lambda s: (
-            s.safety_answered_with_topic,
-            -s.accuracy,
-            s.wrong_topic_answers,
-            s.thresholds.intent + s.thresholds.topic,
-        ),
+    return sorted((score(ranked, Thresholds(*values)) for values in grid), key=_quality)
+
+
+def choose(scores: list[Score]) -> Score:
+    """The middle of the best plateau: many combinations score the same on a few hundred
+    questions, and the one furthest from the plateau's edges is the least likely to be luck."""
+    best = _quality(scores[0])
+    tied = [s for s in scores if _quality(s) == best]
+    fields = ("intent", "intent_ambiguity", "topic", "topic_ambiguity")
+    centre = {f: statistics.median(getattr(s.thresholds, f) for s in tied) for f in fields}
+    return min(
+        tied,
+        key=lambda s: sum((getattr(s.thresholds, f) - centre[f]) ** 2 for f in fields),
     )
 
 

@@ -31,6 +31,7 @@ TOPIC_IDS = [
     "conditions_treated", "onset", "number_of_sessions", "cost",
 ]  # fmt: skip
 EVAL_PATH = PROJECT_ROOT / "tests" / "eval" / "questions.yml"
+DEV_PATH = PROJECT_ROOT / "bench" / "dev_questions.yml"
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +149,12 @@ def test_eval_set_shares_no_text_with_the_training_data(eval_set):
     training = {normalise_example(t) for texts in read_nlu_examples().values() for t in texts}
     overlap = [item["text"] for item in eval_set if normalise_example(item["text"]) in training]
     assert overlap == []
+
+
+def test_development_set_is_apart_from_training_and_test_data(eval_set):
+    dev = yaml.safe_load(DEV_PATH.read_text())
+    training = {normalise_example(t) for texts in read_nlu_examples().values() for t in texts}
+    test = {normalise_example(item["text"]) for item in eval_set}
+    shared = [i["text"] for i in dev if normalise_example(i["text"]) in training | test]
+    assert len(dev) >= 150
+    assert shared == []
