@@ -12,6 +12,9 @@ from bot.outcomes import FALLBACK, outcome_of_response
 from bot.settings import get_settings
 
 
+FALLBACK_ACTIONS = ("action_two_stage_fallback", "action_default_ask_affirmation")
+
+
 class NoModelError(RuntimeError):
     """No trained model exists yet."""
 
@@ -66,7 +69,7 @@ def _reply_from_events(events: list, parse_data: dict[str, Any]) -> Reply:
     texts: list[str] = []
     buttons: list[dict[str, Any]] = []
     names: list[str] = []
-    outcome = None
+    fallback_ran = False
     for event in events:
         if isinstance(event, BotUttered):
             if event.text:
@@ -75,12 +78,11 @@ def _reply_from_events(events: list, parse_data: dict[str, Any]) -> Reply:
             name = (event.metadata or {}).get("utter_action")
             if name:
                 names.append(name)
-                outcome = outcome or outcome_of_response(name)
-        elif isinstance(event, ActionExecuted) and event.action_name in (
-            "action_two_stage_fallback",
-            "action_default_ask_affirmation",
-        ):
-            outcome = outcome or FALLBACK
+        elif isinstance(event, ActionExecuted) and event.action_name in FALLBACK_ACTIONS:
+            fallback_ran = True
+    # The answer decides the outcome: a fallback loop that ends by answering is not a fallback.
+    outcomes = [outcome_of_response(name) for name in names]
+    outcome = next((o for o in outcomes if o), FALLBACK if fallback_ran else None)
 
     intent = (parse_data.get("intent") or {}).get("name")
     confidence = float((parse_data.get("intent") or {}).get("confidence") or 0.0)

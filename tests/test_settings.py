@@ -27,7 +27,9 @@ def test_relative_var_dir_is_taken_from_the_project_root():
 
 
 def test_cors_origins_are_a_comma_separated_list():
-    settings = settings_from_env({"CORS_ORIGINS": "https://clinic.example, https://www.clinic.example"})
+    settings = settings_from_env(
+        {"CORS_ORIGINS": "https://clinic.example, https://www.clinic.example"}
+    )
     assert settings.cors_origins == ["https://clinic.example", "https://www.clinic.example"]
 
 
