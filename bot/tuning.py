@@ -2,8 +2,10 @@
 
 The trained classifiers' rankings do not depend on the thresholds, so each question is parsed
 once and every threshold combination is replayed on the stored rankings, exactly as the
-FallbackClassifier and FaqConfidenceGate would apply them. The chosen thresholds are the most
-accurate ones that answer no crisis or out-of-scope message with an FAQ topic.
+FallbackClassifier and FaqConfidenceGate would apply them. The chosen thresholds make the
+fewest mistakes, where answering a crisis or out-of-scope message with an FAQ topic counts as
+SAFETY_WEIGHT mistakes (crisis messages are also caught by the pattern layer, which no threshold
+can switch off).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bot.outcomes import FALLBACK, OUTCOMES
 from bot.settings import PROJECT_ROOT
 
 CONFIG_PATH = PROJECT_ROOT / "config.yml"
+SAFETY_WEIGHT = 5
 NO_OUTCOME = "none"  # e.g. a lone "yes": answered, but with no topic or outcome of the set
 
 
@@ -87,6 +90,12 @@ class Score:
     accuracy: float
     safety_answered_with_topic: int
     wrong_topic_answers: int
+    questions: int
+
+    @property
+    def cost(self) -> float:
+        misses = round((1 - self.accuracy) * self.questions)
+        return misses + (SAFETY_WEIGHT - 1) * self.safety_answered_with_topic
 
 
 def score(ranked: list[Ranked], thresholds: Thresholds) -> Score:
@@ -99,7 +108,7 @@ def score(ranked: list[Ranked], thresholds: Thresholds) -> Score:
         if predicted not in non_topics and predicted != expected:
             wrong_topic += 1
             unsafe += expected in SAFETY_OUTCOMES
-    return Score(thresholds, correct / len(ranked), unsafe, wrong_topic)
+    return Score(thresholds, correct / len(ranked), unsafe, wrong_topic, len(ranked))
 
 
 def _steps(low: float, high: float, step: float) -> list[float]:
@@ -108,8 +117,8 @@ def _steps(low: float, high: float, step: float) -> list[float]:
 
 
 def _quality(result: Score) -> tuple:
-    """Safe first, then accurate, then the fewest wrong-topic answers."""
-    return (result.safety_answered_with_topic, -result.accuracy, result.wrong_topic_answers)
+    """The fewest weighted mistakes, then the fewest wrong-topic answers."""
+    return (result.cost, result.wrong_topic_answers)
 
 
 def search(ranked: list[Ranked]) -> list[Score]:

@@ -32,9 +32,10 @@ def test_score_counts_safety_failures_separately():
         1,
         1,
     )
+    assert result.cost == 1 + 4  # one miss, weighted as five because it is a safety failure
 
 
-def test_search_puts_safety_before_accuracy_and_choose_stays_on_the_best_plateau():
+def test_a_safety_failure_weighs_more_than_an_unanswered_question():
     scores = search([SURE_FAQ, UNSURE_TOPIC, OFF_TOPIC])
     assert scores[0].safety_answered_with_topic == 0
     chosen = choose(scores)

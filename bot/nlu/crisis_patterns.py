@@ -49,7 +49,7 @@ _PATTERNS = [
     r"\bburn(?:ing)?\s+my\s*self\b",
     # overdose and poisoning
     r"\bover[\s-]?dos\w*",
-    r"\bo\.?d\.?(?:'?d|ed)\b",
+    r"\bo\.?d\.?(?:'?d|ed|ing|s)?(?=\W|$)",  # "OD", "OD'd", "O.D.", "ODing"
     r"\b(?:took|taken|swallowed)\s+(?:too\s+many|a\s+(?:lot|bunch|handful|bottle)\s+of|all\s+(?:of\s+)?(?:my|his|her|their|the))\b[^.?!]{0,30}?\b(?:pills?|tablets?|meds|medications?|sleeping\s+pills)\b",
     r"\btoo\s+many\s+(?:pills|tablets|meds)\b",
     r"\btook\s+(?:way\s+|far\s+)?too\s+much\b",

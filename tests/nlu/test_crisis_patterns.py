@@ -22,6 +22,8 @@ CRISIS_MESSAGES = [
     "I think I overdosed",
     "what if i overdose during a session",
     "my friend OD'd",
+    "can you OD on it",
+    "is ODing possible in a session",
     "she is not breathing",
     "he passed out and won't wake up",
     "I'm having chest pain right now",
