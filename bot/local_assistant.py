@@ -11,7 +11,6 @@ from typing import Any
 from bot.outcomes import FALLBACK, outcome_of_response
 from bot.settings import get_settings
 
-
 FALLBACK_ACTIONS = ("action_two_stage_fallback", "action_default_ask_affirmation")
 
 

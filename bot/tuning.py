@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from bot.evaluation import SAFETY_OUTCOMES, Question
+from bot.nlu.confidence import is_unsure
 from bot.nlu.crisis_patterns import crisis_match
 from bot.outcomes import FALLBACK, OUTCOMES
 from bot.settings import PROJECT_ROOT
@@ -63,11 +64,7 @@ def ranked_from_parse(question: Question, parse_data: dict) -> Ranked:
 
 
 def _unsure(ranking: tuple[tuple[str, float], ...], threshold: float, ambiguity: float) -> bool:
-    if not ranking:
-        return True
-    top = ranking[0][1]
-    second = ranking[1][1] if len(ranking) > 1 else 0.0
-    return top < threshold or top - second < ambiguity
+    return is_unsure([confidence for _, confidence in ranking], threshold, ambiguity)
 
 
 def predict(ranked: Ranked, thresholds: Thresholds) -> str:
@@ -123,8 +120,9 @@ def _quality(result: Score) -> tuple:
 
 def search(ranked: list[Ranked]) -> list[Score]:
     """Every combination on the grid, best first (see `_quality`)."""
+    ambiguities = _steps(0.0, 0.2, 0.05)
     grid = itertools.product(
-        _steps(0.3, 0.9, 0.05), _steps(0.0, 0.2, 0.05), _steps(0.2, 0.9, 0.05), _steps(0.0, 0.2, 0.05)
+        _steps(0.3, 0.9, 0.05), ambiguities, _steps(0.2, 0.9, 0.05), ambiguities
     )
     return sorted((score(ranked, Thresholds(*values)) for values in grid), key=_quality)
 

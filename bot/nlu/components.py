@@ -13,6 +13,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.confidence import is_unsure
 from bot.nlu.crisis_patterns import crisis_match
 
 CRISIS_INTENT = "crisis"
@@ -22,7 +23,10 @@ RESPONSE_SELECTOR = "response_selector"
 TOPIC_PAYLOAD = re.compile(r"^/faq/([a-z_]+)$")
 
 
-class _StatelessComponent(GraphComponent):
+class _NonTrainableComponent(GraphComponent):
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
     @classmethod
     def create(
         cls,
@@ -31,7 +35,7 @@ class _StatelessComponent(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> GraphComponent:
-        return cls()
+        return cls(config)
 
     def process_training_data(self, training_data):  # noqa: ANN001 - Rasa's signature
         return training_data
@@ -42,7 +46,7 @@ def _put_first(ranking: list[dict[str, Any]], top: dict[str, Any], key: str) -> 
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class CrisisPatternClassifier(_StatelessComponent):
+class CrisisPatternClassifier(_NonTrainableComponent):
     """Forces the `crisis` intent when a high-recall safety pattern matches the message."""
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -58,7 +62,7 @@ class CrisisPatternClassifier(_StatelessComponent):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class TopicButtonHandler(_StatelessComponent):
+class TopicButtonHandler(_NonTrainableComponent):
     """Turns a "did you mean" button payload (`/faq/dependence`) into that FAQ answer.
 
     Rasa's own `/intent` payloads cannot name one response of a retrieval intent, so the button
@@ -97,7 +101,7 @@ class TopicButtonHandler(_StatelessComponent):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class FaqConfidenceGate(GraphComponent):
+class FaqConfidenceGate(_NonTrainableComponent):
     """Sends a FAQ message to the fallback when the ResponseSelector is unsure which topic it is.
 
     The FallbackClassifier only looks at the intent ("this is a FAQ"); a confident intent with an
@@ -111,29 +115,13 @@ class FaqConfidenceGate(GraphComponent):
         return {"threshold": 0.5, "ambiguity_threshold": 0.05}
 
     def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
         self._threshold = float(config["threshold"])
         self._ambiguity = float(config["ambiguity_threshold"])
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls(config)
-
-    def process_training_data(self, training_data):  # noqa: ANN001 - Rasa's signature
-        return training_data
-
     def _is_unsure(self, faq: dict[str, Any]) -> bool:
-        ranking = faq.get("ranking") or []
-        if not ranking:
-            return True
-        top = ranking[0].get("confidence", 0.0)
-        second = ranking[1].get("confidence", 0.0) if len(ranking) > 1 else 0.0
-        return top < self._threshold or top - second < self._ambiguity
+        confidences = [item.get("confidence", 0.0) for item in faq.get("ranking") or []]
+        return is_unsure(confidences, self._threshold, self._ambiguity)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -1,0 +1,62 @@
+"""The custom NLU components on hand-made classifier output (no trained model needed)."""
+
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.components import CrisisPatternClassifier, FaqConfidenceGate, TopicButtonHandler
+
+
+def message(text: str, intent: str = "faq", confidence: float = 0.95, topics=None) -> Message:
+    topics = topics or [("bladder", 0.9), ("cost", 0.05)]
+    return Message(
+        data={
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": [{"name": intent, "confidence": confidence}],
+            "response_selector": {
+                "faq": {
+                    "response": {"intent_response_key": f"faq/{topics[0][0]}"},
+                    "ranking": [
+                        {"intent_response_key": f"faq/{t}", "confidence": c} for t, c in topics
+                    ],
+                }
+            },
+        }
+    )
+
+
+def test_crisis_pattern_overrides_a_confident_faq_prediction():
+    [result] = CrisisPatternClassifier({}).process([message("is it addictive? i want to die")])
+    assert result.get("intent") == {"name": "crisis", "confidence": 1.0}
+    assert result.get("intent_ranking")[0]["name"] == "crisis"
+
+
+def test_ordinary_messages_keep_their_prediction():
+    [result] = CrisisPatternClassifier({}).process([message("will my bladder be ok")])
+    assert result.get("intent")["name"] == "faq"
+
+
+def test_gate_sends_an_unsure_topic_choice_to_the_fallback():
+    gate = FaqConfidenceGate({"threshold": 0.5, "ambiguity_threshold": 0.1})
+    sure, close, low = gate.process(
+        [
+            message("bladder?"),
+            message("hmm", topics=[("bladder", 0.45), ("cost", 0.4)]),
+            message("eh", topics=[("bladder", 0.3), ("cost", 0.1)]),
+        ]
+    )
+    assert sure.get("intent")["name"] == "faq"
+    assert close.get("intent")["name"] == "nlu_fallback"
+    assert low.get("intent")["name"] == "nlu_fallback"
+
+
+def test_topic_button_selects_that_answer():
+    [result] = TopicButtonHandler({}).process([message("/faq/cost", "nlu_fallback", 0.3)])
+    assert result.get("intent") == {"name": "faq", "confidence": 1.0}
+    response = result.get("response_selector")["faq"]["response"]
+    assert response["utter_action"] == "utter_faq/cost"
+    assert response["intent_response_key"] == "faq/cost"
+
+
+def test_unknown_topic_button_stays_plain_text():
+    [result] = TopicButtonHandler({}).process([message("/faq/parking", "nlu_fallback", 0.3)])
+    assert result.get("intent")["name"] == "nlu_fallback"
