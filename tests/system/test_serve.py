@@ -77,6 +77,34 @@ def chat(settings, sender: str, text: str) -> list[str]:
     return [m["text"] for m in response.json()["messages"]]
 
 
+def socketio_exchange(rasa_url: str, text: str) -> list[str]:
+    """One message over Rasa's socket.io channel, as a website widget sends it.
+
+    Long-polling transport: the websocket transport of this python-socketio needs a newer
+    aiohttp than Rasa 3.6 allows; the channel's events are the same on both."""
+    import threading
+
+    import socketio
+
+    replies: list[str] = []
+    got_reply = threading.Event()
+    client = socketio.Client()
+
+    @client.on("bot_uttered")
+    def on_bot_uttered(data):
+        replies.append(data.get("text", ""))
+        got_reply.set()
+
+    client.connect(rasa_url, socketio_path="/socket.io", transports=["polling"])
+    try:
+        client.emit("session_request", {"session_id": "socketio-visitor-0001"})
+        client.emit("user_uttered", {"message": text, "session_id": "socketio-visitor-0001"})
+        assert got_reply.wait(timeout=60), "no bot_uttered event within 60 s"
+    finally:
+        client.disconnect()
+    return replies
+
+
 def test_serve_runs_a_conversation_and_keeps_it_across_a_restart(settings_for, model_path):
     settings = settings_for()
     env = {
@@ -102,6 +130,8 @@ def test_serve_runs_a_conversation_and_keeps_it_across_a_restart(settings_for, m
         timeout=60,
     ).json()
     assert rest[0]["text"].startswith(content.topic("dependence").answer)
+    over_socketio = socketio_exchange(settings.rasa_url, "does it hurt the bladder?")
+    assert over_socketio[0].startswith(content.topic("bladder").answer)
 
     assert first.interrupt() == 0
     ports = (settings.rasa_port, settings.actions_port, settings.web_port)
