@@ -53,6 +53,23 @@ class Settings:
     web_port: int = 8080
     cors_origins: list[str] = field(default_factory=list)
     log_level: str = "INFO"
+    # What the bot tells a visitor whose question goes to the care team.
+    clinic_phone: str = "(555) 010-0000"
+    office_hours: str = "Monday to Friday, 9 am to 5 pm"
+    # Country whose phone-number format applies when a visitor types no +country code.
+    phone_region: str = "US"
+    # Signs the staff console's session cookies. Empty in development: one is generated and kept
+    # in var/secret_key; production refuses to start without it.
+    secret_key: str = ""
+    # New-handoff notifications to staff (no visitor data in them, just the reference and a link).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    notify_from: str = "kapbot@localhost"
+    notify_emails: list[str] = field(default_factory=list)
+    notify_webhook_url: str = ""
 
     @property
     def rasa_url(self) -> str:
@@ -73,6 +90,17 @@ class Settings:
             "ACTIONS_URL": self.actions_url,
             "RASA_TELEMETRY_ENABLED": "false",
         }
+
+
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
 def settings_from_env(env: dict[str, str] | None = None) -> Settings:
@@ -103,6 +131,18 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
             env, "CORS_ORIGINS", [f"http://127.0.0.1:{web_port}", f"http://localhost:{web_port}"]
         ),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        clinic_phone=env.get("CLINIC_PHONE", "").strip() or Settings.clinic_phone,
+        office_hours=env.get("OFFICE_HOURS", "").strip() or Settings.office_hours,
+        phone_region=(env.get("PHONE_REGION", "").strip() or Settings.phone_region).upper(),
+        secret_key=env.get("SECRET_KEY", "").strip(),
+        smtp_host=env.get("SMTP_HOST", "").strip(),
+        smtp_port=_int(env, "SMTP_PORT", 25),
+        smtp_user=env.get("SMTP_USER", "").strip(),
+        smtp_password=env.get("SMTP_PASSWORD", ""),
+        smtp_starttls=_bool(env, "SMTP_STARTTLS", False),
+        notify_from=env.get("NOTIFY_FROM", "").strip() or Settings.notify_from,
+        notify_emails=_list(env, "NOTIFY_EMAILS", []),
+        notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL", "").strip(),
     )
 
 

@@ -81,9 +81,22 @@ def assistant(model_path):
 @pytest.fixture(scope="session")
 def action_server(tmp_path_factory) -> str:
     """A real action server on a free loopback port; yields its base URL."""
+    from bot.db.migrate import upgrade
+
     port = free_port()
-    log = tmp_path_factory.mktemp("actions") / "actions.log"
-    env = {**os.environ, "SANIC_HOST": "127.0.0.1"}
+    folder = tmp_path_factory.mktemp("actions")
+    log = folder / "actions.log"
+    # Handoffs made by conversation tests go to a throwaway database, not the developer's.
+    database_url = f"sqlite:///{folder / 'kapbot.db'}"
+    upgrade(database_url)
+    env = {
+        **os.environ,
+        "SANIC_HOST": "127.0.0.1",
+        "DATABASE_URL": database_url,
+        "KAPBOT_VAR_DIR": str(folder / "var"),
+        "NOTIFY_EMAILS": "",
+        "NOTIFY_WEBHOOK_URL": "",
+    }
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
@@ -143,3 +156,24 @@ def settings_for(tmp_path):
         return settings_from_env(env)
 
     return make
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """The project's schema, migrated with Alembic, on SQLite and on the real PostgreSQL.
+
+    PostgreSQL gets a throwaway database per test run (see `postgres_database`), emptied of the
+    project's tables after each test so tests do not see each other's rows."""
+    from bot.db.migrate import downgrade, upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'kapbot-test.db'}"
+        upgrade(url)
+        yield url
+        return
+    url = request.getfixturevalue("postgres_database")
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        downgrade(url)

@@ -1,0 +1,162 @@
+"""The project's tables. The schema is created and changed only by Alembic migrations
+(bot/db/migrations); `Base.metadata` is what those migrations are checked against."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """An aware UTC datetime on every backend (SQLite would hand back naive ones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware one (UTC)")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+# Values kept as short strings (not database enums) so a new reason needs no type migration.
+HANDOFF_REASONS = ("eligibility", "human_request", "crisis")
+URGENCIES = ("urgent", "normal")
+HANDOFF_STATUSES = ("open", "claimed", "resolved")
+ROLES = ("staff", "editor", "admin")
+SPEAKERS = ("user", "bot")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Handoff(Base):
+    """A visitor's question passed to the clinic's care team, with the conversation so far."""
+
+    __tablename__ = "kap_handoffs"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    reference = sa.Column(sa.String(16), nullable=False, unique=True)
+    created_at = sa.Column(UTCDateTime(), nullable=False, default=utc_now, index=True)
+    reason = sa.Column(sa.String(32), nullable=False)
+    urgency = sa.Column(sa.String(16), nullable=False, default="normal")
+    status = sa.Column(sa.String(16), nullable=False, default="open")
+    conversation_id = sa.Column(sa.String(128), nullable=False)
+    question = sa.Column(sa.Text, nullable=True)
+    contact_name = sa.Column(sa.String(120), nullable=True)
+    contact_phone = sa.Column(sa.String(32), nullable=True)
+    contact_email = sa.Column(sa.String(254), nullable=True)
+    contact_consent = sa.Column(sa.Boolean, nullable=False, default=False)
+    claimed_by = sa.Column(sa.String(64), nullable=True)
+    claimed_at = sa.Column(UTCDateTime(), nullable=True)
+    resolved_by = sa.Column(sa.String(64), nullable=True)
+    resolved_at = sa.Column(UTCDateTime(), nullable=True)
+
+    turns = relationship(
+        "TranscriptTurn",
+        order_by="TranscriptTurn.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        back_populates="handoff",
+    )
+    notes = relationship(
+        "HandoffNote",
+        order_by="HandoffNote.created_at",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        back_populates="handoff",
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint(f"reason IN {HANDOFF_REASONS}", name="ck_kap_handoffs_reason"),
+        sa.CheckConstraint(f"urgency IN {URGENCIES}", name="ck_kap_handoffs_urgency"),
+        sa.CheckConstraint(f"status IN {HANDOFF_STATUSES}", name="ck_kap_handoffs_status"),
+        sa.Index("ix_kap_handoffs_status_urgency", "status", "urgency"),
+    )
+
+
+class TranscriptTurn(Base):
+    """One message of the conversation up to the handoff."""
+
+    __tablename__ = "kap_transcript_turns"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    handoff_id = sa.Column(
+        sa.Integer, sa.ForeignKey("kap_handoffs.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    position = sa.Column(sa.Integer, nullable=False)
+    speaker = sa.Column(sa.String(8), nullable=False)
+    text = sa.Column(sa.Text, nullable=False, default="")
+    time = sa.Column(UTCDateTime(), nullable=False)
+    # For user turns: what the NLU made of the message.
+    intent = sa.Column(sa.String(128), nullable=True)
+    confidence = sa.Column(sa.Float, nullable=True)
+
+    handoff = relationship("Handoff", back_populates="turns")
+
+    __table_args__ = (
+        sa.CheckConstraint(f"speaker IN {SPEAKERS}", name="ck_kap_transcript_turns_speaker"),
+        sa.UniqueConstraint("handoff_id", "position", name="uq_kap_transcript_turns_position"),
+    )
+
+
+class HandoffNote(Base):
+    """A staff member's note on a handoff."""
+
+    __tablename__ = "kap_handoff_notes"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    handoff_id = sa.Column(
+        sa.Integer, sa.ForeignKey("kap_handoffs.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    author = sa.Column(sa.String(64), nullable=False)
+    created_at = sa.Column(UTCDateTime(), nullable=False, default=utc_now)
+    text = sa.Column(sa.Text, nullable=False)
+
+    handoff = relationship("Handoff", back_populates="notes")
+
+
+class StaffUser(Base):
+    """A clinic employee who may sign in to the staff console."""
+
+    __tablename__ = "kap_staff_users"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    username = sa.Column(sa.String(64), nullable=False, unique=True)
+    password_hash = sa.Column(sa.String(255), nullable=False)
+    role = sa.Column(sa.String(16), nullable=False, default="staff")
+    active = sa.Column(sa.Boolean, nullable=False, default=True)
+    created_at = sa.Column(UTCDateTime(), nullable=False, default=utc_now)
+    failed_logins = sa.Column(sa.Integer, nullable=False, default=0)
+    locked_until = sa.Column(UTCDateTime(), nullable=True)
+    last_login_at = sa.Column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (sa.CheckConstraint(f"role IN {ROLES}", name="ck_kap_staff_users_role"),)
+
+
+class AuditEntry(Base):
+    """Who did what, when, in the staff console or CLI. Never holds a visitor's personal data."""
+
+    __tablename__ = "kap_audit_log"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    at = sa.Column(UTCDateTime(), nullable=False, default=utc_now, index=True)
+    actor = sa.Column(sa.String(64), nullable=False)
+    action = sa.Column(sa.String(64), nullable=False)
+    target = sa.Column(sa.String(128), nullable=True)
+    detail = sa.Column(sa.Text, nullable=True)
