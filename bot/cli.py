@@ -222,5 +222,212 @@ def serve() -> None:
     sys.exit(serve_all(get_settings()))
 
 
+# --- The project's database: migrations, handoffs, retention ----------------------------------
+
+
+def _database_label(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _migrate() -> tuple[str | None, str | None]:
+    """Brings DATABASE_URL to the latest schema (a fresh install works); (before, after)."""
+    import sqlalchemy as sa
+
+    from bot.db.migrate import current_revision, upgrade
+
+    url = get_settings().database_url
+    try:
+        before = current_revision(url)
+        upgrade(url)
+        return before, current_revision(url)
+    except (sa.exc.SQLAlchemyError, OSError) as error:
+        reason = getattr(error, "orig", None) or error  # without SQLAlchemy's "Background" link
+        _fail(f"database {_database_label(url)}: {str(reason).strip()}")
+
+
+@main.group()
+def db() -> None:
+    """The database of handoffs, staff users and the audit log (DATABASE_URL)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations that have not run yet."""
+    before, after = _migrate()
+    where = _database_label(get_settings().database_url)
+    if before == after:
+        click.echo(f"{where}: schema up to date (revision {after})")
+    else:
+        click.echo(f"{where}: schema upgraded from {before or 'empty'} to revision {after}")
+
+
+@main.group()
+def handoffs() -> None:
+    """Handoffs to the care team: list them, store those kept during a database outage."""
+
+
+@handoffs.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, with transcripts.")
+@click.option("--status", help="open, claimed or resolved.")
+@click.option("--reason", help="eligibility, human_request or crisis.")
+def handoffs_list(as_json: bool, status: str | None, reason: str | None) -> None:
+    """List handoffs, urgent first, then newest first."""
+    from bot.db.session import session_scope
+    from bot.handoffs import HandoffError, handoff_to_dict, list_handoffs
+
+    _migrate()
+    try:
+        with session_scope() as session:
+            found = list_handoffs(session, status=status, reason=reason, with_transcripts=as_json)
+            rows = [handoff_to_dict(handoff) for handoff in found] if as_json else found
+    except HandoffError as error:
+        _fail(str(error), 2)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no handoffs")
+        return
+    table = [("REFERENCE", "CREATED (UTC)", "REASON", "URGENCY", "STATUS", "CLAIMED BY")]
+    table += [
+        (
+            h.reference,
+            h.created_at.strftime("%Y-%m-%d %H:%M"),
+            h.reason,
+            h.urgency,
+            h.status,
+            h.claimed_by or "-",
+        )
+        for h in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        click.echo("  ".join(cells).rstrip())
+
+
+@handoffs.command("replay")
+def handoffs_replay() -> None:
+    """Store the handoffs kept in the pending file while the database was unreachable."""
+    from bot.handoffs import pending_path, replay_pending
+
+    _migrate()
+    stored = replay_pending()
+    click.echo(f"replayed {stored} pending handoff(s)")
+    if pending_path().exists():
+        _fail(f"some handoffs are still pending in {pending_path()} (see the errors above)")
+
+
+@main.command()
+@click.option(
+    "--older-than",
+    "days",
+    required=True,
+    type=click.IntRange(min=0),
+    metavar="DAYS",
+    help="Delete handoffs created more than DAYS days ago (0 = all of them).",
+)
+def purge(days: int) -> None:
+    """Delete old handoffs with their contact details, transcripts and notes."""
+    import datetime as dt
+    import getpass
+
+    from bot.audit import record
+    from bot.db.models import utc_now
+    from bot.db.session import session_scope
+    from bot.handoffs import purge_older_than
+
+    _migrate()
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name in some containers
+        user = "unknown"
+    now = utc_now()
+    with session_scope() as session:
+        result = purge_older_than(session, days, now=now)
+        record(
+            session,
+            f"cli:{user}",
+            "purge",
+            target=f"older than {days} days",
+            detail=f"handoffs={result.handoffs} turns={result.turns} notes={result.notes}",
+            at=now,
+        )
+    cutoff = (now - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M UTC")
+    click.echo(
+        f"removed {result.handoffs} handoff(s) created before {cutoff} with their contact "
+        f"details, {result.turns} transcript message(s) and {result.notes} note(s)"
+    )
+
+
+# --- Staff console accounts -------------------------------------------------------------------
+
+
+@main.group()
+def staff() -> None:
+    """Accounts for the staff console (/staff on the web app)."""
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option("--role", default="staff", show_default=True, help="staff, editor or admin.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of asking twice.",
+)
+def staff_add(username: str, role: str, password_stdin: bool) -> None:
+    """Create the staff console account USERNAME."""
+    import getpass
+
+    import sqlalchemy as sa
+
+    from bot import audit
+    from bot.db.migrate import upgrade
+    from bot.db.session import session_scope
+    from bot.staff_accounts import (
+        AccountError,
+        create_user,
+        validate_password,
+        validate_role,
+        validate_username,
+    )
+
+    try:
+        username = validate_username(username)
+        validate_role(role)
+    except AccountError as error:
+        _fail(str(error), 2)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"Password for {username}: ")
+        if getpass.getpass("The same password again: ") != password:
+            _fail("the two passwords differ; no account was created", 2)
+    try:
+        validate_password(password)
+    except AccountError as error:
+        _fail(str(error), 2)
+    try:
+        operator = getpass.getuser()
+    except (KeyError, OSError):  # no user name in some containers
+        operator = "unknown"
+    url = get_settings().database_url
+    try:
+        upgrade(url)
+        with session_scope(url) as session:
+            create_user(session, username, password, role)
+            audit.record(
+                session, f"cli:{operator}", "staff_user_created", target=username, detail=role
+            )
+    except AccountError as error:
+        _fail(str(error), 2)
+    except (sa.exc.SQLAlchemyError, OSError) as error:
+        _fail(f"database: {type(error).__name__}: {str(error).splitlines()[0]}")
+    click.echo(f"created the {role} account {username!r}")
+
+
 if __name__ == "__main__":
     main()

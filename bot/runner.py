@@ -192,6 +192,10 @@ def banner(settings: Settings) -> str:
 
 
 def serve_all(settings: Settings) -> int:
+    import sqlalchemy as sa
+
+    from bot.db.migrate import upgrade
+
     try:
         model = latest_model(settings.model_dir)
     except NoModelError as error:
@@ -208,6 +212,13 @@ def serve_all(settings: Settings) -> int:
         )
         return 1
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        # The actions and the staff console need the project's tables before the first visitor.
+        upgrade(settings.database_url)
+    except (sa.exc.SQLAlchemyError, OSError) as error:
+        reason = getattr(error, "orig", None) or error
+        print(f"error: cannot prepare the database: {str(reason).strip()}", file=sys.stderr)
+        return 1
     print(f"Starting with model {model.name} (Rasa takes about a minute to load TensorFlow)…")
     supervisor = Supervisor(specs, child_environment(settings))
 

@@ -17,12 +17,19 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
         RASA_TIMEOUT_SECONDS=30,
         MAX_CONTENT_LENGTH=16 * 1024,
         MAX_MESSAGE_CHARS=2000,
+        DATABASE_URL=settings.database_url,
     )
     if test_config:
         app.config.update(test_config)
 
-    from bot.web import chat, health
+    from bot.web import chat, health, security, staff
 
+    security.init_app(app, settings)
+    # A JSON API called by the chat page's script, not a form: no CSRF token to send.
+    security.csrf.exempt(chat.blueprint)
+    # The staff console checks the token itself, right after its sign-in check.
+    security.csrf.exempt(staff.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(chat.blueprint)
+    app.register_blueprint(staff.blueprint)
     return app

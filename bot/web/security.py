@@ -1,0 +1,83 @@
+"""Sessions, cookies and CSRF protection for the web app."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from bot.settings import Settings, SettingsError
+
+csrf = CSRFProtect()
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
+
+
+def secret_key_for(settings: Settings) -> str:
+    """SECRET_KEY if set. Otherwise, outside production, a key generated once and kept in
+    var_dir/secret_key (readable by the owner only) so sessions survive restarts."""
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.environment == "production":
+        raise SettingsError(
+            "SECRET_KEY must be set in production: it signs the staff console's session "
+            "cookies. Generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`"
+            " and put it in the environment or .env."
+        )
+    return _persistent_key(Path(settings.var_dir) / SECRET_KEY_FILE)
+
+
+def _persistent_key(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        existing = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        existing = ""
+    if existing:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return existing
+    key = secrets.token_hex(32)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(key + "\n")
+    try:
+        # Another process may have written one first: keep theirs, so both use the same key.
+        os.link(temporary, path)
+    except FileExistsError:
+        key = path.read_text(encoding="utf-8").strip() or key
+    finally:
+        temporary.unlink()
+    return key
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Secret key, cookie flags and app-wide CSRF protection (JSON APIs are exempted where they
+    are registered)."""
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key_for(settings)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if settings.environment == "production":
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", dt.timedelta(hours=8))
+    # A CSRF token lives as long as the sign-in; the default (1 hour) would make a form left
+    # open over lunch fail.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    csrf.init_app(app)
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError):
+        return (
+            render_template(
+                "staff/error.html",
+                title="Form expired",
+                message="The form could not be accepted because its security token is missing "
+                "or out of date. Go back, reload the page and try again.",
+            ),
+            400,
+        )

@@ -1,0 +1,444 @@
+"""The staff console at /staff: sign-in, the handoff list, transcripts, claim/note/resolve,
+exports and (for admins) the audit log.
+
+Every page except the sign-in page needs a signed-in account (enforced once, in
+`require_sign_in`, so a new route cannot forget it). Every view and change is written to the audit
+log in the same transaction as the change. Visitors' personal data never goes to the application
+log or the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from bot import audit
+from bot.db.models import HANDOFF_REASONS, HANDOFF_STATUSES, Handoff, StaffUser
+from bot.db.session import session_scope
+from bot.handoffs import (
+    HandoffError,
+    add_note,
+    claim_handoff,
+    get_handoff,
+    handoff_to_dict,
+    list_handoffs,
+    resolve_handoff,
+    transcript_as_text,
+)
+from bot.staff_accounts import LoginError, authenticate
+from bot.web.security import csrf
+
+blueprint = Blueprint("staff", __name__, url_prefix="/staff")
+
+PUBLIC_ENDPOINTS = {"staff.login"}
+LIST_LIMIT = 500
+AUDIT_LIMIT = 200
+SESSION_USER_KEY = "staff_user_id"
+
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    id: int
+    username: str
+    role: str
+
+
+def _database_url() -> str | None:
+    return current_app.config.get("DATABASE_URL") or None
+
+
+def _db():
+    return session_scope(_database_url())
+
+
+def _me() -> StaffIdentity:
+    return g.staff_user
+
+
+# --- Sign-in required everywhere ------------------------------------------------------------
+
+
+def _current_user() -> StaffIdentity | None:
+    user_id = session.get(SESSION_USER_KEY)
+    if not isinstance(user_id, int):
+        return None
+    with _db() as db:
+        user = db.get(StaffUser, user_id)
+        if user is None or not user.active:
+            identity = None
+        else:
+            identity = StaffIdentity(user.id, user.username, user.role)
+    if identity is None:
+        session.clear()
+    return identity
+
+
+@blueprint.before_request
+def require_sign_in():
+    """Sign-in first, then the CSRF token of every form post (this blueprint is exempt from
+    the app-wide check, which would run first and answer an anonymous post with 400, not 401)."""
+    g.staff_user = None
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        g.staff_user = _current_user()
+        if g.staff_user is None:
+            if request.method in ("GET", "HEAD"):
+                target = request.full_path if request.query_string else request.path
+                return redirect(url_for("staff.login", next=target))
+            abort(401)
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()  # a no-op for GET, HEAD and OPTIONS
+    return None
+
+
+def require_role(*roles: str):
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            me = _me()
+            if me.role not in roles:
+                with _db() as db:
+                    audit.record(db, me.username, "access_denied", target=request.path)
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+@blueprint.after_request
+def no_caching_and_no_framing(response: Response) -> Response:
+    # Pages hold visitors' personal data: keep them out of caches and other sites' frames.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+    return response
+
+
+def _error_page(status: int, title: str, message: str):
+    return render_template("staff/error.html", title=title, message=message), status
+
+
+@blueprint.errorhandler(401)
+def unauthorised(_error):
+    return _error_page(401, "Sign-in needed", "Sign in to use the staff console.")
+
+
+@blueprint.errorhandler(403)
+def forbidden(_error):
+    return _error_page(403, "Not allowed", "Your role does not give access to this page.")
+
+
+@blueprint.errorhandler(404)
+def not_found(_error):
+    return _error_page(404, "Not found", "There is no such page or handoff.")
+
+
+# --- Sign-in and sign-out ---------------------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the console: never another site (an open redirect)."""
+    default = url_for("staff.handoff_list")
+    if not target or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/staff"):
+        return default
+    if parts.path.startswith(url_for("staff.login")):
+        return default
+    return target
+
+
+_LOGIN_ACTIONS = {"locked_now": "login_locked", "locked": "login_refused_locked"}
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login():
+    next_target = request.values.get("next")
+    if request.method == "GET":
+        if _current_user() is not None:
+            return redirect(_safe_next(next_target))
+        return render_template("staff/login.html", next=next_target or "")
+
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    refused: LoginError | None = None
+    with _db() as db:
+        try:
+            user = authenticate(db, username, password)
+        except LoginError as error:
+            refused = error
+            # An unknown username is not recorded: it may be a password typed in the wrong box.
+            audit.record(
+                db,
+                error.username or "anonymous",
+                _LOGIN_ACTIONS.get(error.reason, "login_failed"),
+                target=error.username,
+                detail=error.reason,
+            )
+        else:
+            identity = StaffIdentity(user.id, user.username, user.role)
+            audit.record(db, user.username, "login_succeeded", target=user.username)
+    if refused is not None:
+        return (
+            render_template(
+                "staff/login.html",
+                next=next_target or "",
+                error=refused.message,
+                username=username[:64],
+            ),
+            401,
+        )
+    # A fresh session on sign-in, so a session planted before it is worth nothing.
+    session.clear()
+    session.permanent = True
+    session[SESSION_USER_KEY] = identity.id
+    return redirect(_safe_next(next_target))
+
+
+@blueprint.post("/logout")
+def logout():
+    with _db() as db:
+        audit.record(db, _me().username, "logout", target=_me().username)
+    session.clear()
+    flash("You are signed out.", "success")
+    return redirect(url_for("staff.login"))
+
+
+# --- Handoff list -----------------------------------------------------------------------------
+
+
+@dataclass
+class Filters:
+    status: str = ""
+    reason: str = ""
+    date_from: str = ""
+    date_to: str = ""
+
+    def describe(self) -> str:
+        parts = [f"{name}={value}" for name, value in vars(self).items() if value]
+        return " ".join(parts) or "no filters"
+
+
+def _parse_date(raw: str, label: str, problems: list[str]) -> dt.date | None:
+    if not raw:
+        return None
+    try:
+        if len(raw) != 10:
+            raise ValueError(raw)
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        problems.append(f"'{label}' must be a date written as YYYY-MM-DD, for example 2026-01-31.")
+        return None
+
+
+def _parse_filters(args) -> tuple[Filters, dict, list[str]]:
+    """The query string's filters, the matching list_handoffs arguments and any problems."""
+    filters = Filters(
+        status=args.get("status", "").strip(),
+        reason=args.get("reason", "").strip(),
+        date_from=args.get("from", "").strip(),
+        date_to=args.get("to", "").strip(),
+    )
+    problems: list[str] = []
+    if filters.status and filters.status not in HANDOFF_STATUSES:
+        problems.append(f"Status must be one of: {', '.join(HANDOFF_STATUSES)}.")
+    if filters.reason and filters.reason not in HANDOFF_REASONS:
+        problems.append(f"Reason must be one of: {', '.join(HANDOFF_REASONS)}.")
+    start = _parse_date(filters.date_from, "From", problems)
+    end = _parse_date(filters.date_to, "To", problems)
+    if start and end and start > end:
+        problems.append("'From' must be on or before 'To'.")
+    utc = dt.timezone.utc
+    arguments = {
+        "status": filters.status or None,
+        "reason": filters.reason or None,
+        "created_from": dt.datetime.combine(start, dt.time(), utc) if start else None,
+        # 'To' is inclusive: everything before the next day's midnight.
+        "created_to": (
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), utc) if end else None
+        ),
+    }
+    return filters, arguments, problems
+
+
+@blueprint.get("/")
+@blueprint.get("/handoffs")
+def handoff_list():
+    filters, arguments, problems = _parse_filters(request.args)
+    handoffs: list[Handoff] = []
+    with _db() as db:
+        if not problems:
+            handoffs = list_handoffs(db, **arguments, limit=LIST_LIMIT)
+        audit.record(
+            db,
+            _me().username,
+            "handoffs_listed",
+            detail="invalid filters" if problems else filters.describe(),
+        )
+    return (
+        render_template(
+            "staff/handoffs.html",
+            handoffs=handoffs,
+            filters=filters,
+            problems=problems,
+            statuses=HANDOFF_STATUSES,
+            reasons=HANDOFF_REASONS,
+            limit=LIST_LIMIT,
+        ),
+        400 if problems else 200,
+    )
+
+
+# --- One handoff ------------------------------------------------------------------------------
+
+
+def _handoff_or_404(db, reference: str) -> Handoff:
+    handoff = get_handoff(db, reference)
+    if handoff is None:
+        abort(404)
+    return handoff
+
+
+@blueprint.get("/handoffs/<reference>")
+def handoff_detail(reference: str):
+    with _db() as db:
+        handoff = _handoff_or_404(db, reference)
+        audit.record(db, _me().username, "handoff_viewed", target=handoff.reference)
+        page = render_template(
+            "staff/handoff.html",
+            handoff=handoff,
+            note_limit=4000,
+        )
+    return page
+
+
+def _locked_handoff(db, reference: str) -> Handoff:
+    """The handoff, row-locked until commit where the database can (PostgreSQL), so two staff
+    members acting at once cannot both claim it."""
+    handoff = db.execute(
+        sa.select(Handoff).where(Handoff.reference == reference).with_for_update()
+    ).scalar_one_or_none()
+    if handoff is None:
+        abort(404)
+    return handoff
+
+
+def _change(reference: str, action: str, change, done: str):
+    with _db() as db:
+        handoff = _locked_handoff(db, reference)
+        try:
+            change(db, handoff)
+        except HandoffError as error:
+            audit.record(
+                db, _me().username, f"{action}_refused", target=reference, detail=str(error)
+            )
+            flash(str(error), "error")
+        else:
+            audit.record(db, _me().username, action, target=reference)
+            flash(done, "success")
+    return redirect(url_for("staff.handoff_detail", reference=reference))
+
+
+@blueprint.post("/handoffs/<reference>/claim")
+def claim(reference: str):
+    return _change(
+        reference,
+        "handoff_claimed",
+        lambda db, handoff: claim_handoff(db, handoff, _me().username),
+        f"You claimed {reference}.",
+    )
+
+
+@blueprint.post("/handoffs/<reference>/resolve")
+def resolve(reference: str):
+    return _change(
+        reference,
+        "handoff_resolved",
+        lambda db, handoff: resolve_handoff(db, handoff, _me().username),
+        f"{reference} is resolved.",
+    )
+
+
+@blueprint.post("/handoffs/<reference>/notes")
+def note(reference: str):
+    text = request.form.get("text", "")
+    # The note's text is not audited: it may hold the visitor's personal data.
+    return _change(
+        reference,
+        "handoff_note_added",
+        lambda db, handoff: add_note(db, handoff, _me().username, text),
+        "Your note is saved.",
+    )
+
+
+def _attachment(body: str, mimetype: str, filename: str) -> Response:
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@blueprint.get("/handoffs/<reference>/export.txt")
+def export_text(reference: str):
+    with _db() as db:
+        handoff = _handoff_or_404(db, reference)
+        body = transcript_as_text(handoff)
+        audit.record(db, _me().username, "handoff_exported", target=reference, detail="text")
+    return _attachment(body, "text/plain", f"{reference}.txt")
+
+
+@blueprint.get("/handoffs/<reference>/export.json")
+def export_json(reference: str):
+    with _db() as db:
+        handoff = _handoff_or_404(db, reference)
+        body = json.dumps(handoff_to_dict(handoff), ensure_ascii=False, indent=2)
+        audit.record(db, _me().username, "handoff_exported", target=reference, detail="json")
+    return _attachment(body + "\n", "application/json", f"{reference}.json")
+
+
+# --- Audit log --------------------------------------------------------------------------------
+
+
+@blueprint.get("/audit")
+@require_role("admin")
+def audit_log():
+    with _db() as db:
+        audit.record(db, _me().username, "audit_viewed")
+        entries = audit.recent_entries(db, AUDIT_LIMIT)
+    return render_template("staff/audit.html", entries=entries, limit=AUDIT_LIMIT)
+
+
+# --- Template helpers -------------------------------------------------------------------------
+
+
+@blueprint.app_template_filter("utc")
+def format_utc(value: dt.datetime | None, seconds: bool = False) -> str:
+    if value is None:
+        return ""
+    value = value.astimezone(dt.timezone.utc)
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
