@@ -330,14 +330,14 @@ def handoffs_replay() -> None:
     help="Delete handoffs created more than DAYS days ago (0 = all of them).",
 )
 def purge(days: int) -> None:
-    """Delete old handoffs with their contact details, transcripts and notes."""
+    """Delete old handoffs (contact details, transcripts, notes) and old conversations."""
     import datetime as dt
     import getpass
 
     from bot.audit import record
     from bot.db.models import utc_now
     from bot.db.session import session_scope
-    from bot.handoffs import purge_older_than
+    from bot.handoffs import purge_conversations_older_than, purge_older_than
 
     _migrate()
     try:
@@ -347,18 +347,23 @@ def purge(days: int) -> None:
     now = utc_now()
     with session_scope() as session:
         result = purge_older_than(session, days, now=now)
+        events = purge_conversations_older_than(session, days, now=now)
         record(
             session,
             f"cli:{user}",
             "purge",
             target=f"older than {days} days",
-            detail=f"handoffs={result.handoffs} turns={result.turns} notes={result.notes}",
+            detail=(
+                f"handoffs={result.handoffs} turns={result.turns} notes={result.notes} "
+                f"conversation_events={events}"
+            ),
             at=now,
         )
     cutoff = (now - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M UTC")
     click.echo(
         f"removed {result.handoffs} handoff(s) created before {cutoff} with their contact "
-        f"details, {result.turns} transcript message(s) and {result.notes} note(s)"
+        f"details, {result.turns} transcript message(s) and {result.notes} note(s); "
+        f"{events} conversation event(s) from the tracker store"
     )
 
 

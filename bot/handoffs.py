@@ -10,9 +10,10 @@ import datetime as dt
 import fcntl
 import json
 import logging
+import os
 import secrets
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -291,6 +292,25 @@ def purge_older_than(session: Session, days: int, now: dt.datetime | None = None
     return PurgeResult(handoffs, turns, notes)
 
 
+# Rasa's SQL tracker store keeps every conversation in this table of the same database.
+_TRACKER_EVENTS = sa.table("events", sa.column("timestamp", sa.Float))
+
+
+def purge_conversations_older_than(
+    session: Session, days: int, now: dt.datetime | None = None
+) -> int:
+    """Deletes the Rasa tracker store's conversation events older than `days` days (what the
+    visitor typed, contact details collected by the form included); returns how many."""
+    if days < 0:
+        raise HandoffError("--older-than must be zero or more days")
+    if not sa.inspect(session.connection()).has_table("events"):
+        return 0
+    cutoff = ((now or utc_now()) - dt.timedelta(days=days)).timestamp()
+    return session.execute(
+        sa.delete(_TRACKER_EVENTS).where(_TRACKER_EVENTS.c.timestamp < cutoff)
+    ).rowcount
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -393,9 +413,9 @@ def deliver(
                 return True
             log.warning("Handoff reference %s is taken: trying a new one", draft.reference)
             draft.reference = new_reference()
-        except (sa.exc.SQLAlchemyError, OSError) as error:
-            # OSError: e.g. SQLite's folder cannot be created. The reason only: the draft holds
-            # personal data.
+        except Exception as error:  # noqa: BLE001 - whatever fails, the handoff is kept below
+            # E.g. SQLAlchemyError, or OSError when SQLite's folder cannot be created. The
+            # reason only: the draft holds personal data.
             log.error(
                 "Storing handoff %s failed (attempt %d of %d): %s",
                 draft.reference,
@@ -407,8 +427,7 @@ def deliver(
                 time.sleep(backoff_seconds * attempt)
     pending = pending or pending_path()
     with _locked(pending, "lock"):
-        with open(pending, "a", encoding="utf-8") as out:
-            out.write(draft.to_json() + "\n")
+        _append_lines(pending, [draft.to_json()])
     log.error("Handoff %s kept in %s until the database is back", draft.reference, pending)
     return False
 
@@ -431,6 +450,14 @@ def _already_stored(url: str | None, draft: HandoffDraft) -> bool:
         return False
 
 
+def _append_lines(pending: Path, lines: list[str]) -> None:
+    """Appends to the pending file, created readable by its owner only (it holds personal
+    data)."""
+    descriptor = os.open(pending, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with open(descriptor, "a", encoding="utf-8") as out:
+        out.write("".join(line + "\n" for line in lines))
+
+
 @contextmanager
 def _locked(pending: Path, name: str) -> Iterator[None]:
     """An exclusive lock next to the pending file, shared by every process that uses it."""
@@ -443,8 +470,13 @@ def _locked(pending: Path, name: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def replay_pending(url: str | None = None, pending: Path | None = None) -> int:
+def replay_pending(
+    url: str | None = None,
+    pending: Path | None = None,
+    on_stored: Callable[[HandoffDraft], None] | None = None,
+) -> int:
     """Stores the handoffs kept while the database was down; returns how many were stored.
+    `on_stored` is called with each one once it is stored (to notify staff).
 
     `deliver` may append to the pending file meanwhile (another process): the file is first moved
     aside under a lock, and what cannot be stored yet is appended back, so nothing is lost."""
@@ -458,8 +490,7 @@ def replay_pending(url: str | None = None, pending: Path | None = None) -> int:
         with _locked(pending, "lock"):
             if pending.exists():
                 if claimed.exists():  # left by an interrupted replay
-                    with open(claimed, "a", encoding="utf-8") as out:
-                        out.write(pending.read_text(encoding="utf-8"))
+                    _append_lines(claimed, pending.read_text(encoding="utf-8").splitlines())
                     pending.unlink()
                 else:
                     pending.replace(claimed)
@@ -484,12 +515,19 @@ def replay_pending(url: str | None = None, pending: Path | None = None) -> int:
                             draft.reference = new_reference()
                         store_draft(session, draft)
                         stored += 1
-            except (sa.exc.SQLAlchemyError, OSError) as error:
+                    else:
+                        continue
+            except Exception as error:  # noqa: BLE001 - kept for the next replay
                 log.error("Replaying handoff %s failed: %s", draft.reference, type(error).__name__)
                 kept.append(line)
+                continue
+            if on_stored is not None:
+                try:
+                    on_stored(draft)
+                except Exception as error:  # noqa: BLE001 - it is stored; say why, go on
+                    log.error("After replaying %s: %s", draft.reference, type(error).__name__)
         with _locked(pending, "lock"):
             if kept:
-                with open(pending, "a", encoding="utf-8") as out:
-                    out.write("".join(line + "\n" for line in kept))
+                _append_lines(pending, kept)
             claimed.unlink()
     return stored

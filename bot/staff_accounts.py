@@ -151,13 +151,23 @@ def authenticate(
         _verify(_dummy_hash(), password[:MAX_PASSWORD_LENGTH])
         raise LoginError("inactive", user.username)
     if is_locked(user, now):
+        # Same work here too, so timing does not tell that the account exists and is locked.
+        _verify(_dummy_hash(), password[:MAX_PASSWORD_LENGTH])
         raise LoginError("locked", user.username)
     if user.locked_until is not None:
         # The lockout is over: a fresh start.
         user.locked_until, user.failed_logins = None, 0
 
     if len(password) > MAX_PASSWORD_LENGTH or not _verify(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
+        # Counted in the database, not read-then-written: parallel guesses cannot share one
+        # count. The UPDATE also holds the row until commit, so the lock below is not raced.
+        session.execute(
+            sa.update(StaffUser)
+            .where(StaffUser.id == user.id)
+            .values(failed_logins=StaffUser.failed_logins + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(user, ["failed_logins"])
         reason = "wrong_password"
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCKOUT

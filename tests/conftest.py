@@ -172,6 +172,8 @@ def database_url(request, tmp_path):
         yield url
         return
     url = request.getfixturevalue("postgres_database")
+    # The run's database is shared: start from an empty schema whatever ran before.
+    downgrade(url)
     upgrade(url)
     try:
         yield url

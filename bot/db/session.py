@@ -27,7 +27,8 @@ def get_engine(url: str | None = None) -> Engine:
 @functools.lru_cache(maxsize=8)
 def _engine_for(url: str) -> Engine:
     parsed = make_url(url)
-    options: dict = {"future": True}
+    # hide_parameters: a failed statement's error text must not carry visitors' data into logs.
+    options: dict = {"future": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":

@@ -28,6 +28,7 @@ from bot.handoffs import (
     handoff_to_dict,
     list_handoffs,
     new_reference,
+    purge_conversations_older_than,
     purge_older_than,
     replay_pending,
     resolve_handoff,
@@ -557,3 +558,42 @@ def test_migrations_go_down_and_up_and_match_the_models(database_url):
     # And the schema works after the round trip.
     store(database_url, draft())
     assert count(database_url, Handoff) == 1
+
+
+def test_purge_also_removes_old_conversations_from_the_rasa_tracker_store(database_url):
+    # The columns Rasa 3.6's SQLTrackerStore gives its `events` table.
+    events = sa.Table(
+        "events",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("sender_id", sa.String(255)),
+        sa.Column("type_name", sa.String(255)),
+        sa.Column("timestamp", sa.Float),
+        sa.Column("data", sa.Text),
+    )
+    engine = get_engine(database_url)
+    events.create(engine)
+    try:
+        now = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+        with engine.begin() as connection:
+            connection.execute(
+                events.insert(),
+                [
+                    {"sender_id": "old", "type_name": "user", "data": "my number is 555",
+                     "timestamp": (now - dt.timedelta(days=40)).timestamp()},
+                    {"sender_id": "new", "type_name": "user", "data": "hello",
+                     "timestamp": (now - dt.timedelta(days=2)).timestamp()},
+                ],
+            )  # fmt: skip
+        with session_scope(database_url) as session:
+            assert purge_conversations_older_than(session, 30, now=now) == 1
+        with engine.connect() as connection:
+            left = connection.execute(sa.select(events.c.sender_id)).scalars().all()
+        assert left == ["new"]
+    finally:
+        events.drop(engine)
+
+
+def test_purge_of_conversations_without_a_tracker_store_table_removes_nothing(database_url):
+    with session_scope(database_url) as session:
+        assert purge_conversations_older_than(session, 30) == 0
