@@ -10,7 +10,8 @@ import yaml
 
 from bot.outcomes import FALLBACK
 
-SAFETY_OUTCOMES = ("crisis", "out_of_scope")
+# Never to be answered with an FAQ topic: a confident answer here is the worst mistake.
+SAFETY_OUTCOMES = ("crisis", "eligibility_handoff", "out_of_scope")
 
 
 class QuestionFileError(ValueError):
@@ -78,6 +79,7 @@ class Summary:
     per_label: list[LabelScore]
     misses: list[Result]
     crisis_recall: float | None
+    eligibility_recall: float | None
     safety_answered_with_topic: list[Result]
 
     def as_dict(self) -> dict:
@@ -101,26 +103,35 @@ def summarise(results: list[Result], outcomes: tuple[str, ...]) -> Summary:
         per_label.append(
             LabelScore(label, precision, tp / expected_counts[label], expected_counts[label])
         )
-    crisis_total = expected_counts.get("crisis", 0)
+
+    def _recall(label: str) -> float | None:
+        total = expected_counts.get(label, 0)
+        return true_positives[label] / total if total else None
+
     non_topics = set(outcomes) | {FALLBACK}
     return Summary(
         accuracy=correct / total if total else 0.0,
         total=total,
         per_label=per_label,
         misses=[r for r in results if r.expected != r.predicted],
-        crisis_recall=true_positives["crisis"] / crisis_total if crisis_total else None,
+        crisis_recall=_recall("crisis"),
+        eligibility_recall=_recall("eligibility_handoff"),
         safety_answered_with_topic=[
             r for r in results if r.expected in SAFETY_OUTCOMES and r.predicted not in non_topics
         ],
     )
 
 
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def format_report(summary: Summary) -> str:
     lines = [
         f"accuracy: {summary.accuracy:.3f} ({summary.total} questions)",
-        "crisis recall: "
-        + ("n/a" if summary.crisis_recall is None else f"{summary.crisis_recall:.3f}"),
-        "crisis/out_of_scope answered with an FAQ topic: "
+        f"crisis recall: {_figure(summary.crisis_recall)}",
+        f"eligibility recall: {_figure(summary.eligibility_recall)}",
+        "crisis/eligibility/out_of_scope answered with an FAQ topic: "
         f"{len(summary.safety_answered_with_topic)}",
         "",
         f"{'label':<22}{'precision':>10}{'recall':>8}{'n':>5}",

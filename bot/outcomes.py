@@ -5,11 +5,24 @@ An outcome is a topic id from content/topics.yml (the FAQ answer given) or one o
 
 from __future__ import annotations
 
-OUTCOMES = ("crisis", "out_of_scope", "greet", "goodbye", "thanks", "bot_challenge")
+OUTCOMES = (
+    "crisis",
+    "eligibility_handoff",
+    "human_request",
+    "out_of_scope",
+    "greet",
+    "goodbye",
+    "thanks",
+    "bot_challenge",
+)
+# Intents whose outcome has another name (the intent offers a handoff, the outcome names it).
+INTENT_OUTCOMES = {"eligibility": "eligibility_handoff"}
 FALLBACK = "fallback"  # the bot asked "did you mean…" or to rephrase: no answer was given
 
 _RESPONSE_OUTCOMES = {
     "utter_crisis": "crisis",
+    "utter_handoff_offer_eligibility": "eligibility_handoff",
+    "utter_handoff_offer_human": "human_request",
     "utter_out_of_scope": "out_of_scope",
     "utter_greet_first": "greet",
     "utter_greet_again": "greet",

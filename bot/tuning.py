@@ -20,7 +20,7 @@ import yaml
 from bot.evaluation import SAFETY_OUTCOMES, Question
 from bot.nlu.confidence import is_unsure
 from bot.nlu.crisis_patterns import crisis_match
-from bot.outcomes import FALLBACK, OUTCOMES
+from bot.outcomes import FALLBACK, INTENT_OUTCOMES, OUTCOMES
 from bot.settings import PROJECT_ROOT
 
 CONFIG_PATH = PROJECT_ROOT / "config.yml"
@@ -78,6 +78,7 @@ def predict(ranked: Ranked, thresholds: Thresholds) -> str:
         if _unsure(ranked.topics, thresholds.topic, thresholds.topic_ambiguity):
             return FALLBACK
         return ranked.topics[0][0]
+    intent = INTENT_OUTCOMES.get(intent, intent)
     return intent if intent in OUTCOMES else NO_OUTCOME
 
 

@@ -29,14 +29,20 @@ def test_safety_messages_answered_with_a_topic_are_singled_out():
         result("crisis", "dependence"),
         result("out_of_scope", "fallback"),
         result("out_of_scope", "cost"),
+        result("eligibility_handoff", "safety"),
+        result("eligibility_handoff", "eligibility_handoff"),
     ]
     summary = summarise(results, OUTCOMES)
     assert [r.text for r in summary.safety_answered_with_topic] == [
         "crisis->dependence",
         "out_of_scope->cost",
+        "eligibility_handoff->safety",
     ]
     assert summary.crisis_recall == 0.0
-    assert "crisis/out_of_scope answered with an FAQ topic: 2" in format_report(summary)
+    assert summary.eligibility_recall == 0.5
+    report = format_report(summary)
+    assert "crisis/eligibility/out_of_scope answered with an FAQ topic: 3" in report
+    assert "eligibility recall: 0.500" in report
 
 
 @pytest.mark.parametrize(

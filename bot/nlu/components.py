@@ -15,8 +15,12 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.confidence import is_unsure
 from bot.nlu.crisis_patterns import crisis_match
+from bot.nlu.eligibility_patterns import eligibility_match
 
 CRISIS_INTENT = "crisis"
+ELIGIBILITY_INTENT = "eligibility"
+# A request for a person already leads to the same handoff offer; crisis always wins.
+_KEPT_OVER_ELIGIBILITY = {CRISIS_INTENT, "human_request"}
 FAQ_INTENT = "faq"
 RESPONSE_SELECTOR = "response_selector"
 # What the "did you mean" buttons send: /faq/<topic id>.
@@ -45,6 +49,14 @@ def _put_first(ranking: list[dict[str, Any]], top: dict[str, Any], key: str) -> 
     return [top] + [item for item in ranking if item.get(key) != top[key]]
 
 
+def _force_intent(message: Message, name: str) -> None:
+    """Makes `name` the message's intent, with full confidence, first in the ranking."""
+    top = {"name": name, "confidence": 1.0}
+    message.set(INTENT, top, add_to_output=True)
+    ranking = message.get(INTENT_RANKING_KEY) or []
+    message.set(INTENT_RANKING_KEY, _put_first(ranking, top, "name"), add_to_output=True)
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class CrisisPatternClassifier(_NonTrainableComponent):
     """Forces the `crisis` intent when a high-recall safety pattern matches the message."""
@@ -52,12 +64,23 @@ class CrisisPatternClassifier(_NonTrainableComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
-            if not crisis_match(text):
+            if crisis_match(text):
+                _force_intent(message, CRISIS_INTENT)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class EligibilityPatternClassifier(_NonTrainableComponent):
+    """Forces the `eligibility` intent when a personal clinical question pattern matches, so a
+    confident FAQ guess never answers "is it safe if I take lithium?"."""
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = (message.get(TEXT) or "").strip()
+            if text.startswith("/") or not eligibility_match(text):
                 continue
-            top = {"name": CRISIS_INTENT, "confidence": 1.0}
-            message.set(INTENT, top, add_to_output=True)
-            ranking = message.get(INTENT_RANKING_KEY) or []
-            message.set(INTENT_RANKING_KEY, _put_first(ranking, top, "name"), add_to_output=True)
+            if (message.get(INTENT) or {}).get("name") not in _KEPT_OVER_ELIGIBILITY:
+                _force_intent(message, ELIGIBILITY_INTENT)
         return messages
 
 
@@ -81,10 +104,7 @@ class TopicButtonHandler(_NonTrainableComponent):
             known = {item.get("intent_response_key") for item in faq.get("ranking", [])}
             if key not in known:
                 continue
-            top = {"name": FAQ_INTENT, "confidence": 1.0}
-            message.set(INTENT, top, add_to_output=True)
-            ranking = message.get(INTENT_RANKING_KEY) or []
-            message.set(INTENT_RANKING_KEY, _put_first(ranking, top, "name"), add_to_output=True)
+            _force_intent(message, FAQ_INTENT)
             faq["response"] = {
                 "responses": None,
                 "confidence": 1.0,

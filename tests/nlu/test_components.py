@@ -1,8 +1,14 @@
 """The custom NLU components on hand-made classifier output (no trained model needed)."""
 
+import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.components import CrisisPatternClassifier, FaqConfidenceGate, TopicButtonHandler
+from bot.nlu.components import (
+    CrisisPatternClassifier,
+    EligibilityPatternClassifier,
+    FaqConfidenceGate,
+    TopicButtonHandler,
+)
 
 
 def message(text: str, intent: str = "faq", confidence: float = 0.95, topics=None) -> Message:
@@ -60,3 +66,25 @@ def test_topic_button_selects_that_answer():
 def test_unknown_topic_button_stays_plain_text():
     [result] = TopicButtonHandler({}).process([message("/faq/parking", "nlu_fallback", 0.3)])
     assert result.get("intent")["name"] == "nlu_fallback"
+
+
+def test_personal_clinical_question_overrides_a_confident_faq_prediction():
+    [result] = EligibilityPatternClassifier({}).process(
+        [message("is ketamine safe if i take lithium?", "faq", 0.97)]
+    )
+    assert result.get("intent") == {"name": "eligibility", "confidence": 1.0}
+    assert result.get("intent_ranking")[0]["name"] == "eligibility"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("does ketamine raise blood pressure?", "faq"),  # general, not personal
+        ("i take lithium and i want to die", "crisis"),  # crisis is never overridden
+        ("can i talk to someone about my lithium", "human_request"),
+        ("/faq/safety", "faq"),  # a button payload
+    ],
+)
+def test_eligibility_pattern_leaves_other_messages_alone(text, intent):
+    [result] = EligibilityPatternClassifier({}).process([message(text, intent, 0.9)])
+    assert result.get("intent")["name"] == intent

@@ -1,0 +1,384 @@
+"""High-recall patterns for PERSONAL clinical-eligibility questions.
+
+The bot never answers "can I do KAP if I take lithium?" or "my son has schizophrenia, can he
+do it?": only the clinic's clinicians can, so such a question goes to a human. The classifier
+learns the `eligibility` intent from examples; these patterns back it up, like the crisis ones.
+
+A message looks like an eligibility question when it has
+
+- a personal reference: I, me, my, we, our, he, she... ("my mum", "am I", "for me"), not
+  counting hearsay such as "I read that..." or "I was wondering whether people...", and
+- an eligibility term: a condition (bipolar, schizophrenia, psychosis history, heart disease,
+  high blood pressure, glaucoma, epilepsy, substance or alcohol history), a medication name or
+  class (SSRIs, MAOIs, lithium, benzodiazepines, stimulants...), pregnancy, breastfeeding or
+  trying to conceive, an age statement ("I'm 17", "my dad is 80"), or candidacy words
+  ("good candidate", "qualify", "eligible", "safe for me", "right for me").
+
+General questions without a personal reference ("does ketamine raise blood pressure?", "is it
+risky for people with a history of psychosis?") are left to the classifier and the FAQ. Some
+terms are also how visitors ask ordinary FAQ questions ("my SSRI took six weeks to work, is
+this faster?", "will I get psychosis from it?"), so they count only with a framing that makes
+them personal history or current use: "I'm on antidepressants", "I had psychosis", or a
+suitability cue such as "can I still do it", "is it safe", "does it interact".
+
+Crisis patterns take precedence: "I took too much of my lithium" is a crisis, not a question
+about eligibility. Typos are absorbed by matching long key words within one or two edits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# ------------------------------------------------------------------------------ normalising
+_CONTRACTIONS = [
+    (r"\bcan't\b", "can not"),
+    (r"\bwon't\b", "will not"),
+    (r"n't\b", " not"),
+    (r"'m\b", " am"),
+    (r"'re\b", " are"),
+    (r"'ve\b", " have"),
+    (r"'ll\b", " will"),
+    (r"'d\b", " would"),
+    (r"'", ""),  # possessive 's and stray apostrophes: "mom's" -> "moms"
+]
+_SLANG = {
+    "im": "i am",
+    "ive": "i have",
+    "cant": "can not",
+    "dont": "do not",
+    "doesnt": "does not",
+    "isnt": "is not",
+    "didnt": "did not",
+    "u": "you",
+    "r": "are",
+    "pls": "please",
+    "yo": "years old",
+    "yr": "year",
+    "yrs": "years",
+    "mum": "mom",
+    "mam": "mom",
+    "y/o": "years old",
+}
+
+# Long words that visitors misspell; any token within one edit (two for words of ten letters
+# or more) is read as the word. Short or common-looking words are deliberately absent
+# ("manic" is one letter from "panic").
+_KEY_WORDS = """
+    bipolar schizophrenia schizophrenic schizoaffective psychosis psychotic glaucoma epilepsy
+    epileptic hypertension hypertensive arrhythmia pacemaker alcoholic alcoholism addict addicted
+    addiction candidate eligible eligibility qualify disqualify suitable pregnant
+    pregnancy breastfeeding conceive sertraline zoloft fluoxetine prozac escitalopram lexapro
+    citalopram celexa paroxetine venlafaxine effexor duloxetine cymbalta bupropion wellbutrin
+    mirtazapine trazodone phenelzine tranylcypromine parnate selegiline lithium lamotrigine
+    lamictal depakote quetiapine seroquel aripiprazole abilify olanzapine risperidone clozapine
+    benzodiazepine benzodiazepines alprazolam klonopin clonazepam ativan lorazepam diazepam
+    adderall ritalin vyvanse concerta methylphenidate stimulant stimulants methadone suboxone
+    buprenorphine naltrexone antidepressant antidepressants antipsychotic antipsychotics
+    propranolol metoprolol warfarin
+""".split()
+# English words within reach of a key word (checked against spaCy's English word list): they
+# stay themselves.
+_KEEP = set(
+    """
+    ability addition alcohol alcohols concert concerto concerts legibility quality stimulate
+    stimulates stimulated
+    """.split()
+)
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (a swap of two neighbours is one edit)."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+@lru_cache(maxsize=4096)
+def _canonical_word(word: str) -> str:
+    if len(word) < 5 or word in _KEEP or word in _KEY_WORDS:
+        return word
+    for key in _KEY_WORDS:
+        limit = 2 if len(key) >= 10 else 1
+        if _edit_distance(word, key, limit) <= limit:
+            return key
+    return word
+
+
+def normalise(text: str) -> str:
+    """Lower case, plain quotes, contractions spelled out, common typos of key words fixed."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    for pattern, replacement in _CONTRACTIONS:
+        text = re.sub(pattern, replacement, text)
+    text = re.sub(r"(\d)(yo|y/o|yrs?|years?|mg|ml|kgs?|lbs?|weeks?|wks?|months?)\b", r"\1 \2", text)
+    text = re.sub(r"[^a-z0-9/%$]+", " ", text)
+    words = [_SLANG.get(word, word) for word in text.split()]
+    return " ".join(_canonical_word(word) for word in " ".join(words).split())
+
+
+# ---------------------------------------------------------------------- personal reference
+_PERSONAL = re.compile(
+    r"\b(?:i|me|my|mine|myself|we|us|our|ours|ourselves|he|him|his|himself|she|her|hers|herself)\b"
+)
+# "I read that...", "I was wondering whether people with...": the visitor is asking about
+# others, so these words alone do not make the question personal.
+_HEARSAY = re.compile(
+    r"\bi (?:have |had )?(?:read|heard|saw|seen|noticed|was told|am curious|am just curious"
+    r"|wonder|wondered|was wondering|want to know|wanted to know|would like to know)\b"
+)
+
+
+# "bipolar here, can I...", "ex alcoholic here:": the visitor introduces themselves.
+_SELF_INTRODUCTION = re.compile(r"^[^,.!?;:]{1,60}?\bhere\s*(?:[,.!;:-]|$)")
+
+
+def _has_personal_reference(text: str) -> bool:
+    """`text` as given; the self-introduction check needs its punctuation."""
+    if _SELF_INTRODUCTION.search(text.strip().lower()):
+        return True
+    return bool(_PERSONAL.search(_HEARSAY.sub(" ", normalise(text))))
+
+
+# --------------------------------------------------------------------------------- terms
+def _alternatives(text: str) -> str:
+    """One regex group from alternatives separated by " | " (a bar with blanks or a line end on
+    both sides). Each alternative sits on one line; bars inside it touch their neighbours."""
+    parts = re.split(r"\s+\|(?=\s)", text.strip())
+    return "(?:" + "|".join(part.strip() for part in parts) + ")"
+
+
+_MEDICATION_NAMES = _alternatives(
+    r"""
+    sertraline | zoloft | fluoxetine | prozac | escitalopram | lexapro | citalopram | celexa |
+    paroxetine | paxil | fluvoxamine | luvox | venlafaxine | effexor | desvenlafaxine | pristiq |
+    duloxetine | cymbalta | bupropion | wellbutrin | mirtazapine | remeron | trazodone |
+    vortioxetine | trintellix | amitriptyline | nortriptyline | clomipramine | imipramine |
+    st johns wort |
+    maois? | mao inhibitors? | phenelzine | nardil | tranylcypromine | parnate | selegiline |
+    emsam | isocarboxazid | marplan | moclobemide |
+    lithium | lamotrigine | lamictal | valproate | depakote | divalproex | carbamazepine |
+    tegretol | quetiapine | seroquel | aripiprazole | abilify | olanzapine | zyprexa |
+    risperidone | risperdal | clozapine | clozaril | haloperidol | lurasidone | latuda |
+    antipsychotics? | anti psychotics? | mood stabili[sz]ers? |
+    benzodiazepines? | benzos? | xanax | alprazolam | klonopin | clonazepam | ativan | lorazepam |
+    valium | diazepam | temazepam | librium | ambien | zolpidem |
+    adderall | ritalin | vyvanse | concerta | methylphenidate | dexedrine | dextroamphetamine |
+    amphetamines? | lisdexamfetamine | modafinil | stimulants? |
+    adhd (?:meds|medications?|medicines?|pills|tablets) |
+    methadone | suboxone | subutex | buprenorphine | naltrexone | vivitrol | opioids? |
+    opiates? | oxycodone | oxycontin | tramadol |
+    blood thinners? | warfarin | coumadin | eliquis | xarelto | beta ?blockers? | propranolol |
+    metoprolol | atenolol | lisinopril | amlodipine | losartan |
+    (?:blood pressure|bp|heart) (?:meds|medications?|medicines?|pills|tablets)
+    """
+)
+# Classes and generic words that visitors also use in ordinary FAQ questions ("my SSRI took six
+# weeks to work"): they count only with current use or a suitability cue.
+_GENERIC_MEDICATION = _alternatives(
+    r"""
+    antidepressants? | anti depressants? | ssris? | snris? | tricyclics? | meds | medications? |
+    sleeping (?:pills|tablets) | sleep meds
+    """
+)
+_SUBSTANCE = r"(?:substance|drug|alcohol|opioid|heroin|cocaine|crack|meth|pill|painkiller)s?"
+_CONDITIONS = _alternatives(
+    rf"""
+    bi ?polar\w* | manic depression | manic depressive |
+    schizo\w* | skitzo\w* | schitzo\w* | scitzo\w* |
+    glaucoma | epilepsy | epileptic | dementia | alzheimer\w* | stents? |
+    hypertension | hypertensive | high (?:blood pressure|bp) |
+    (?:blood pressure|bp) (?:is|runs|has been|was|gets|goes) (?:\w+ ){{0,2}}(?:high|elevated) |
+    heart (?:disease|condition|failure|murmur|defect|surgery|valve|arrhythmia) |
+    (?:bad|weak|dodgy) heart | cardiac (?:condition|disease|history|problems?|issues?) |
+    arrhythmia | afib | a fib | atrial fibrillation | pacemaker | angina | cardiomyopathy |
+    coronary (?:artery )?disease | irregular heart ?beat |
+    liver (?:disease|failure|damage|cirrhosis) | cirrhosis |
+    alcoholic | alcoholism | alcohol (?:problems?|issues?|abuse|addiction|dependence) |
+    drinking (?:problem|habit|issue)s? | heavy drinker |
+    {_SUBSTANCE} (?:use|abuse|misuse|addiction|dependence|dependency|habit|problem|history) |
+    history of (?:drug|substance|alcohol|addiction|drinking|abuse) |
+    (?:recovering|former|ex|past) (?:addict|alcoholic|user|drug user|drinker) |
+    in recovery | rehab | sober | sobriety | (?:clean|sober) (?:from|for|since) |
+    (?:am|was|were|been|is|got) addicted | (?:was|been|got) hooked on |
+    used to (?:use|do|take|be hooked|be addicted|drink) | (?:did|done|used) drugs |
+    (?:struggled?|struggles|struggling|problems?|issues?) with (?:alcohol|drink\w*|drugs) |
+    (?:struggled?|struggles|struggling|problems?|issues?) with (?:addiction|substances) |
+    drink (?:quite |really |way )?(?:heavily|a lot|too much|daily|every (?:day|night)) |
+    drink (?:quite |really |way )?most (?:days|nights) |
+    (?:smoke|smokes|smoking|use|uses|using) (?:weed|pot|cannabis|marijuana) (?:every|daily) |
+    (?:smoke|smokes|smoking|use|uses|using) (?:weed|pot|cannabis|marijuana) (?:a lot|most) |
+    (?:smoke|smokes|smoking|use|uses|using) (?:weed|pot|cannabis|marijuana) (?:regularly) |
+    (?:weed|pot|cannabis|marijuana) (?:daily|every day|user|smoker|habit|addiction) |
+    (?:aa|na) meetings | in (?:aa|na) | alcoholics anonymous | narcotics anonymous
+    """
+)
+# Conditions that count only when someone has (had) them: "will I get psychosis from it?" asks
+# about a risk of the treatment.
+_CONDITIONS_WHEN_HAD = _alternatives(
+    r"""
+    psychosis | psychotic | hallucinations | hearing voices | hears? voices | delusions |
+    mania | hypomani\w* | manic (?:episodes?|phases?|spells?|periods?|highs?) |
+    heart (?:problems?|issues?|trouble) | liver (?:problems?|issues?) |
+    kidney (?:disease|problems?|issues?|failure) | adhd |
+    (?:health|medical) (?:issues|problems|conditions?|history)
+    """
+)
+_HAD = _alternatives(
+    r"""
+    have | has | had | having | got | with | history | diagnosed | suffer\w* | living | lives |
+    was | were | been | go through | goes through | went through | going through |
+    struggle\w* | treated | hospitali[sz]ed | experienced? | my | his | her | our
+    """
+)
+_CAUSED = _alternatives(
+    r"""
+    get | gets | getting | develop\w* | cause\w* | trigger\w* | give\w* | lead\w* to |
+    bring\w* on | induc\w* | risk of | chance of | end up with
+    """
+)
+_PREGNANCY = _alternatives(
+    r"""
+    pregnan\w* | preggers | \d+ (?:weeks|months) along |
+    (?:am|is|are|were|currently) expecting\b(?! (?:to|that|it|the|a lot|a call|an answer)) |
+    trying (?:to conceive|to get pregnant|to have a baby) |
+    trying for (?:a baby|a child|kids) | ttc | ivf | fertility treatment |
+    breast ?feed\w* | breast ?fed | lactating | postpartum | post partum |
+    (?:am|is|still|currently) nursing | nursing (?:my|a|the|our|her) \w+ |
+    just had a baby | new mom | newborn
+    """
+)
+_AGE = _alternatives(
+    r"""
+    \d{1,2} | thirteen | fourteen | fifteen | sixteen | seventeen | eighteen | nineteen |
+    (?:sixty|seventy|eighty|ninety)(?: (?:one|two|three|four|five|six|seven|eight|nine))?
+    """
+)
+# What follows a number that is not an age: "i'm 30 minutes away", "i am 3 years sober".
+_NOT_AN_AGE = _alternatives(
+    r"""
+    weeks? | months? | days? | hours? | hrs? | minutes? | mins? | mg | milligrams? | mcg | ml |
+    kgs? | lbs? | pounds | stone | percent | % | sessions? | times | am\b(?! i\b) | pm | oclock |
+    cm | ft | foot | feet | inch\w* | dollars | bucks | euros | quid | k\b |
+    years? (?!old|of age)
+    """
+)
+_AGE_SUBJECT = _alternatives(
+    r"""
+    i am | i turn | i will be | i turned | he is | she is | hes | shes |
+    (?:my|our) \w+(?: \w+)? is | turning | turned | aged?
+    """
+)
+_AGE_STATEMENTS = _alternatives(
+    # "i am 17", "my dad is 80", "she is only 16", "turning 18"; not "explain it like i'm 5"
+    rf"""
+    (?<!like ){_AGE_SUBJECT} (?:only |just |almost |nearly |about |over |under )?{_AGE}\b(?! ?{_NOT_AN_AGE}) |
+    {_AGE} ?years? ?old |
+    at {_AGE}(?: years old)?\s*$
+    """  # noqa: E501 - one alternative per line
+)
+# Age words that are about eligibility only with a suitability cue: "my teenage son is
+# anxious, is anxiety something it treats?" asks about conditions treated.
+_AGE_WORDS = _alternatives(
+    r"""
+    in (?:my|his|her|their|our) (?:early |mid |late )?(?:teens|\d0s) |
+    in (?:my|his|her|their|our) (?:early |mid |late )?(?:twenties|thirties|forties|fifties) |
+    in (?:my|his|her|their|our) (?:early |mid |late )?(?:sixties|seventies|eighties|nineties) |
+    teen\w* | minor | under (?:18|eighteen|age) | over (?:60|65|70|75|80) | elderly | pensioner
+    """
+)
+# "is it safe for me to drive home afterwards?" is about the day, not about who can have KAP.
+_NOT_ANOTHER_ACTIVITY = (
+    r"(?! to (?!(?:do|have|try|get|start|undergo|receive|take|use|go ahead|begin)\b))"
+)
+_FOR_SOMEONE = (
+    r"for (?:me|him|her|us|my \w+|our \w+|someone like me|people like me|someone with my)"
+)
+_CANDIDACY = _alternatives(
+    rf"""
+    candidates? | disqualif\w* | eligib\w* | ineligible |
+    qualif\w*(?! for (?:insurance|coverage|medicare|medicaid|financ\w*|a discount)) |
+    (?:safe|right|suitable|appropriate|a (?:good|bad) (?:fit|idea|choice)|a fit|a good match) {_FOR_SOMEONE}\b{_NOT_ANOTHER_ACTIVITY} |
+    (?:an option|dangerous|risky|too risky) {_FOR_SOMEONE}\b{_NOT_ANOTHER_ACTIVITY} |
+    (?:ok|okay|alright|fine|possible) for (?:me|him|her|us)\b(?! to) |
+    suited to (?:me|him|her|us) |
+    (?:would|will|does|could) (?:kap|ketamine|it|this|that) suit (?:me|him|her) |
+    rule[sd]? (?:me|him|her|us) out | rule out (?:me|him|her) |
+    exclude[sd]? (?:me|him|her|us)\b |
+    too (?:frail|fragile|weak|sick|ill|unwell|old|young)\b | (?:be|being|get|am|is|are) excluded | (?:a bad|a terrible|not a good) idea (?:in|for) (?:my|his|her|our) case |
+    (?:turn|turned|be turned) (?:me|him|her) away |
+    (?:stop|prevent|exclude|keep|bar)s? (?:me|him|her|us) (?:from )?(?:doing|having|getting|trying) |
+    allowed to (?:do|have|try|get|start|take part|be treated) |
+    right (?:kind|type|sort) of (?:person|patient) | accept (?:me|him|her)
+    """  # noqa: E501 - one alternative per line
+)
+# A suitability cue turns a generic term ("meds", "in his 70s") into an eligibility question.
+_CUE = re.compile(
+    r"\b(?:can|could|may|would|should) (?:i|he|she|we|they|(?:my|our) \w+) (?:still |even |also )?"
+    r"(?:do|have|try|get|start|go ahead|use|undergo|receive|be treated|be given|take part|join"
+    r"|sign up|book|be (?:ok|okay|fine|safe|allowed|eligible|accepted|able to (?:do|have|try|get"
+    r")))\b"
+    r"|\b(?:is|would|will) (?:it|that|this|kap|ketamine) (?:be )?(?:still )?(?:ok|okay|safe"
+    r"|alright|fine|a problem|an issue|a risk|risky|dangerous)\b"
+    r"|\b(?:safe|allowed|a problem|an issue|matters?|qualify|eligible|candidate|suitable"
+    r"|rule \w+ out|too old|too young|old enough|age limit|minimum age|interact\w*|interfer\w*"
+    r"|clash\w*|mix\w*|combin\w*|together with|at the same time|stop taking|wean off|taper\w*"
+    r"|affect whether|while (?:on|taking|doing)|with my|stop (?:my|his|her|our)"
+    r"|in (?:my|his|her|our) case|a bad idea"
+    r"|(?:come|coming|go|going|get|getting) off)\b"
+)
+_CURRENT_USE = re.compile(
+    r"\b(?:i|he|she|we|they|am|is|are|currently|still|now|also)"
+    r" (?:on|taking|take|takes|use|uses|using|prescribed|been prescribed|put on)"
+    rf"(?: \w+){{0,3}}? {_GENERIC_MEDICATION}\b"
+    rf"|\b(?:my|his|her|our) (?:\w+ )?{_GENERIC_MEDICATION}\b(?= (?:are|is|include|and)\b)"
+)
+_ALWAYS = re.compile(
+    rf"\b(?:{_MEDICATION_NAMES}|{_CONDITIONS}|{_PREGNANCY}|{_AGE_STATEMENTS}|{_CANDIDACY})\b"
+)
+_CONDITION_WHEN_HAD = re.compile(rf"\b{_CONDITIONS_WHEN_HAD}\b")
+_HAD_BEFORE = re.compile(rf"\b{_HAD}(?: \w+){{0,4}} $")
+# "could I get psychosis from it?" asks about a risk of the treatment, not about a history.
+_CAUSED_BEFORE = re.compile(rf"\b{_CAUSED}(?: \w+){{0,2}} $")
+_GENERIC_MED = re.compile(rf"\b{_GENERIC_MEDICATION}\b")
+_AGE_WORD = re.compile(rf"\b{_AGE_WORDS}\b")
+
+
+def matched_terms(text: str) -> list[str]:
+    """The eligibility terms found in `text`, whether or not it has a personal reference."""
+    normal = normalise(text)
+    found = [m.group(0) for m in _ALWAYS.finditer(normal)]
+    found += [m.group(0) for m in _CURRENT_USE.finditer(normal)]
+    cue = bool(_CUE.search(normal))
+    for m in _CONDITION_WHEN_HAD.finditer(normal):
+        before = normal[: m.start()]
+        if not _CAUSED_BEFORE.search(before) and (cue or _HAD_BEFORE.search(before)):
+            found.append(m.group(0))
+    if cue:
+        for weak in (_GENERIC_MED, _AGE_WORD):
+            found += [m.group(0) for m in weak.finditer(normal)]
+    return list(dict.fromkeys(found))
+
+
+def eligibility_match(text: str) -> str | None:
+    """The first eligibility term of a personal message, or None."""
+    if not _has_personal_reference(text):
+        return None
+    terms = matched_terms(text)
+    return terms[0] if terms else None
+
+
+def looks_like_eligibility(text: str) -> bool:
+    """True when `text` is a personal question about who can have KAP."""
+    return eligibility_match(text) is not None
