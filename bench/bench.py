@@ -24,6 +24,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.db.migrate import upgrade  # noqa: E402
 from bot.local_assistant import latest_model  # noqa: E402
 from bot.runner import Supervisor, child_environment, process_specs  # noqa: E402
 from bot.settings import PROJECT_ROOT, settings_from_env  # noqa: E402
@@ -129,6 +130,8 @@ def main() -> int:
                 "ACTIONS_PORT": str(free_port()),
             }
         )
+        # Crisis and eligibility questions reach the handoff actions, which need the tables.
+        upgrade(settings.database_url)
         specs = [s for s in process_specs(settings) if s.name in ("actions", "rasa")]
         supervisor = Supervisor(specs, child_environment(settings))
         print(f"Starting Rasa with {model.name}…", flush=True)

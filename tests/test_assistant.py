@@ -39,7 +39,14 @@ async def test_every_crisis_message_gets_crisis_help(eval_summary):
     assert eval_summary.crisis_recall == 1.0
 
 
-async def test_no_crisis_or_out_of_scope_message_is_answered_with_a_topic(eval_summary):
+async def test_personal_clinical_questions_go_to_a_human(eval_summary):
+    missed = [m.text for m in eval_summary.misses if m.expected == "eligibility_handoff"]
+    assert eval_summary.eligibility_recall >= 0.95, missed
+
+
+async def test_no_crisis_eligibility_or_out_of_scope_message_is_answered_with_a_topic(
+    eval_summary,
+):
     assert eval_summary.safety_answered_with_topic == []
 
 
@@ -137,3 +144,39 @@ async def test_unsure_twice_the_bot_gives_up_politely(assistant, content):
     assert gave_up.texts == [content.messages["default_fallback"]]
     # ...and the conversation goes on normally afterwards.
     assert (await assistant.ask("what does it cost?", sender)).outcome == "cost"
+
+
+async def test_handoff_offer_form_with_a_question_in_between_then_stop(assistant, content):
+    sender = new_conversation()
+    offer = await assistant.ask("i take lithium, can i still do ketamine therapy?", sender)
+    assert offer.outcome == "eligibility_handoff"
+    assert [b["payload"] for b in offer.buttons] == ["/affirm", "/deny"]
+    asked = await assistant.ask("/affirm", sender)
+    assert asked.texts == [content.messages["ask_contact_name"]]
+    answered = await assistant.ask("how long does a session take?", sender)
+    assert answered.outcome == "session_length"
+    assert answered.texts[-1] == content.messages["ask_contact_name"]
+    await assistant.ask("Ana Ruiz", sender)
+    invalid = await assistant.ask("next week maybe", sender)
+    assert invalid.texts[0] == content.messages["invalid_contact_detail"]
+    stopped = await assistant.ask("stop", sender)
+    assert stopped.texts[0].startswith("Okay, I've stopped")
+
+
+async def test_crisis_during_the_handoff_form_gets_crisis_help_first(assistant, content):
+    sender = new_conversation()
+    await assistant.ask("can i talk to a human", sender)
+    await assistant.ask("/affirm", sender)
+    reply = await assistant.ask("i want to kill myself", sender)
+    assert reply.texts[0] == content.messages["crisis"]
+
+
+async def test_handoff_consent_completes_the_form(assistant, content):
+    sender = new_conversation()
+    await assistant.ask("am i a good candidate for KAP?", sender)
+    await assistant.ask("/affirm", sender)
+    await assistant.ask("my name is Ana", sender)
+    consent = await assistant.ask("ana@example.com", sender)
+    assert "Ana" in consent.texts[0] and "ana@example.com" in consent.texts[0]
+    done = await assistant.ask("/affirm", sender)
+    assert "KAP-" in done.texts[0]

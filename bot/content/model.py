@@ -30,8 +30,20 @@ MESSAGE_RESPONSES = {
     "did_you_mean": "utter_did_you_mean",
     "ask_rephrase": "utter_ask_rephrase",
     "default_fallback": "utter_default",
+    "handoff_offer_eligibility": "utter_handoff_offer_eligibility",
+    "handoff_offer_human": "utter_handoff_offer_human",
+    "ask_contact_name": "utter_ask_contact_name",
+    "ask_contact_detail": "utter_ask_contact_detail",
+    "ask_contact_consent": "utter_ask_contact_consent",
+    "invalid_contact_name": "utter_invalid_contact_name",
+    "invalid_contact_detail": "utter_invalid_contact_detail",
+    "handoff_recorded": "utter_handoff_recorded",
+    "handoff_not_recorded": "utter_handoff_not_recorded",
+    "handoff_declined": "utter_handoff_declined",
+    "handoff_stopped": "utter_handoff_stopped",
+    "handoff_question_added": "utter_handoff_question_added",
 }
-BUTTON_LABELS = ("none_of_these",)
+BUTTON_LABELS = ("none_of_these", "yes_button", "no_button")
 
 
 class ContentError(ValueError):

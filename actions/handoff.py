@@ -1,0 +1,261 @@
+"""Passing a visitor's question to the clinic's care team.
+
+Personal clinical questions ("can I do this if I take lithium?") and requests for a person are
+never answered by the bot: it offers a handoff, collects a name, a phone number or email and
+explicit consent (handoff_form), then records the handoff with the conversation so far. Crisis
+messages create an urgent handoff too, without delaying the crisis reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.contact import clean_name, parse_contact_detail
+from bot.content.model import Content, load_content
+from bot.handoffs import (
+    Contact,
+    HandoffDraft,
+    deliver,
+    pending_path,
+    replay_pending,
+    transcript_from_events,
+)
+from bot.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+HANDOFF_SLOTS = ("handoff_reason", "handoff_question", *("contact_name", "contact_detail"))
+FORM_SLOTS = ("contact_name", "contact_detail", "contact_consent")
+# Crisis handoffs are written here, off the request path: the crisis reply never waits on them.
+_background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="handoff")
+_background_work: list[Future] = []
+_recording = True
+
+
+def wait_for_background_work(timeout: float = 60) -> None:
+    """Waits until the background work submitted so far (crisis handoffs, replays) is done."""
+    wait(list(_background_work), timeout=timeout)
+
+
+def set_recording(enabled: bool) -> None:
+    """`kapbot ask` and `kapbot eval` run these actions in-process: they must not create real
+    handoffs for staff to work through, so they switch recording off."""
+    global _recording
+    _recording = enabled
+
+
+@functools.lru_cache(maxsize=1)
+def _content() -> Content:
+    return load_content()
+
+
+def _clinic_details() -> dict[str, str]:
+    settings = get_settings()
+    return {"clinic_phone": settings.clinic_phone, "office_hours": settings.office_hours}
+
+
+def _cleared_slots() -> list[dict[str, Any]]:
+    return [SlotSet(slot, None) for slot in (*HANDOFF_SLOTS, "contact_consent")]
+
+
+def _notify(draft: HandoffDraft) -> None:
+    from bot.notify import notify_new_handoff
+
+    notify_new_handoff(draft, get_settings())
+
+
+def _replay_kept_handoffs() -> None:
+    replay_pending(on_stored=_notify)
+
+
+def _in_background(job: Callable[..., Any], *args: Any) -> Future:
+    future = _background.submit(job, *args)
+    _background_work.append(future)
+    future.add_done_callback(_finished)
+    return future
+
+
+def _finished(future: Future) -> None:
+    # Nobody awaits background work: its failures must at least be logged (no personal data).
+    error = future.exception()
+    if error is not None:
+        log.error("Background handoff work failed: %s", type(error).__name__)
+    if future in _background_work:
+        _background_work.remove(future)
+
+
+def record_handoff(draft: HandoffDraft) -> bool:
+    """Stores the handoff and tells staff; False if it could only be kept for later."""
+    if not _recording:
+        log.info("Handoff %s not recorded: recording is off (local evaluation)", draft.reference)
+        return True
+    if not deliver(draft):
+        return False
+    _notify(draft)
+    if pending_path().exists():
+        # The database is back: store what was kept meanwhile, without making a visitor wait.
+        _in_background(_replay_kept_handoffs)
+    return True
+
+
+class ActionOfferHandoff(Action):
+    """Says kindly that a clinician must answer, and offers to pass the question on."""
+
+    def name(self) -> str:
+        return "action_offer_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        reason = "human_request" if intent == "human_request" else "eligibility"
+        response = (
+            "utter_handoff_offer_human"
+            if reason == "human_request"
+            else "utter_handoff_offer_eligibility"
+        )
+        messages = _content().messages
+        dispatcher.utter_message(
+            response=response,
+            buttons=[
+                {"title": messages["yes_button"], "payload": "/affirm"},
+                {"title": messages["no_button"], "payload": "/deny"},
+            ],
+        )
+        question = tracker.latest_message.get("text")
+        return [
+            *_cleared_slots(),
+            SlotSet("handoff_reason", reason),
+            SlotSet("handoff_question", question),
+        ]
+
+
+class ActionDeclineHandoff(Action):
+    """ "No" to the offer: nothing personal is kept, and the visitor gets the clinic's number."""
+
+    def name(self) -> str:
+        return "action_decline_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_handoff_declined", **_clinic_details())
+        return _cleared_slots()
+
+
+class ActionHandoffStopped(Action):
+    """ "stop" in the middle of the form."""
+
+    def name(self) -> str:
+        return "action_handoff_stopped"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_handoff_stopped", **_clinic_details())
+        return _cleared_slots()
+
+
+def _explain_refusal(dispatcher: CollectingDispatcher, tracker: Tracker, response: str) -> None:
+    """Why an answer was not taken. Another personal clinical remark mid-form is not an error:
+    it is already in the transcript that goes to the care team."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent == "eligibility":
+        dispatcher.utter_message(response="utter_handoff_question_added")
+    else:
+        dispatcher.utter_message(response=response)
+
+
+class ValidateHandoffForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_handoff_form"
+
+    async def validate_contact_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        name = clean_name(value if isinstance(value, str) else "")
+        if name is None:
+            _explain_refusal(dispatcher, tracker, "utter_invalid_contact_name")
+        return {"contact_name": name}
+
+    async def validate_contact_detail(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        detail = parse_contact_detail(
+            value if isinstance(value, str) else "", get_settings().phone_region
+        )
+        if detail is None:
+            _explain_refusal(dispatcher, tracker, "utter_invalid_contact_detail")
+            return {"contact_detail": None}
+        return {"contact_detail": str(detail)}
+
+
+class ActionSubmitHandoff(Action):
+    """Records the handoff once the visitor has agreed to be contacted."""
+
+    def name(self) -> str:
+        return "action_submit_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        if tracker.get_slot("contact_consent") is not True:
+            # No consent, no contact: nothing personal is stored.
+            dispatcher.utter_message(response="utter_handoff_declined", **_clinic_details())
+            return _cleared_slots()
+        detail = parse_contact_detail(
+            tracker.get_slot("contact_detail") or "", get_settings().phone_region
+        )
+        draft = HandoffDraft(
+            reason=tracker.get_slot("handoff_reason") or "eligibility",
+            conversation_id=tracker.sender_id,
+            question=tracker.get_slot("handoff_question"),
+            transcript=transcript_from_events(tracker.events),
+            contact=Contact(
+                name=tracker.get_slot("contact_name") or "",
+                phone=detail.phone if detail else None,
+                email=detail.email if detail else None,
+                consent=True,
+            ),
+        )
+        try:
+            stored = await asyncio.get_running_loop().run_in_executor(None, record_handoff, draft)
+        except Exception as error:  # noqa: BLE001 - the visitor must always get an answer
+            log.error("Handoff %s could not be recorded: %s", draft.reference, type(error).__name__)
+            stored = False
+        dispatcher.utter_message(
+            response="utter_handoff_recorded" if stored else "utter_handoff_not_recorded",
+            reference=draft.reference,
+            **_clinic_details(),
+        )
+        return _cleared_slots()
+
+
+class ActionCrisisHandoff(Action):
+    """After the crisis reply: an urgent handoff so staff see it first (no contact details)."""
+
+    def name(self) -> str:
+        return "action_crisis_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        draft = HandoffDraft(
+            reason="crisis",
+            conversation_id=tracker.sender_id,
+            question=tracker.latest_message.get("text"),
+            transcript=transcript_from_events(tracker.events),
+        )
+        # Not awaited: the crisis reply must not wait on (or fail with) the database.
+        _in_background(record_handoff, draft)
+        return []

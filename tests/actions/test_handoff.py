@@ -1,0 +1,246 @@
+"""The handoff actions against a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+import actions.handoff as handoff_actions
+from actions.handoff import (
+    ActionCrisisHandoff,
+    ActionDeclineHandoff,
+    ActionOfferHandoff,
+    ActionSubmitHandoff,
+    ValidateHandoffForm,
+)
+from bot.db.session import session_scope
+from bot.handoffs import list_handoffs
+from bot.settings import get_settings
+
+UNREACHABLE_DATABASE = "postgresql://postgres@127.0.0.1:9/kapbot"
+
+
+def configure(monkeypatch, tmp_path, database_url: str) -> None:
+    env = {
+        "DATABASE_URL": database_url,
+        "KAPBOT_VAR_DIR": str(tmp_path / "var"),
+        "CLINIC_PHONE": "(555) 777-1234",
+        "OFFICE_HOURS": "weekdays 8 to 4",
+        "SMTP_HOST": "",
+        "NOTIFY_EMAILS": "",
+        "NOTIFY_WEBHOOK_URL": "",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    monkeypatch.setattr(handoff_actions, "_recording", True)
+
+
+@pytest.fixture
+def handoff_database(database_url, monkeypatch, tmp_path):
+    configure(monkeypatch, tmp_path, database_url)
+    yield database_url
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def unreachable_database(monkeypatch, tmp_path):
+    configure(monkeypatch, tmp_path, UNREACHABLE_DATABASE)
+    yield tmp_path / "var" / "pending-handoffs.jsonl"
+    get_settings.cache_clear()
+
+
+def conversation_events(question: str) -> list[dict]:
+    now = time.time()
+    return [
+        {"event": "action", "name": "action_listen", "timestamp": now - 60},
+        {
+            "event": "user",
+            "text": question,
+            "timestamp": now - 50,
+            "parse_data": {"intent": {"name": "eligibility", "confidence": 0.93}},
+        },
+        {"event": "bot", "text": "A clinician has to look at that.", "timestamp": now - 49},
+        {
+            "event": "user",
+            "text": "yes",
+            "timestamp": now - 40,
+            "parse_data": {"intent": {"name": "affirm", "confidence": 0.99}},
+        },
+        {"event": "slot", "name": "contact_name", "value": "Ana", "timestamp": now - 30},
+    ]
+
+
+def tracker(intent="eligibility", text="can I do KAP if I take lithium?", slots=None, events=None):
+    return Tracker(
+        sender_id="visitor-123",
+        slots=slots or {},
+        latest_message={"intent": {"name": intent, "confidence": 0.9}, "text": text},
+        events=events or [],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def filled_form(consent=True, detail="+15551234567"):
+    question = "can I do KAP if I take lithium?"
+    return tracker(
+        intent="affirm",
+        text="yes",
+        slots={
+            "handoff_reason": "eligibility",
+            "handoff_question": question,
+            "contact_name": "Ana Ruiz",
+            "contact_detail": detail,
+            "contact_consent": consent,
+        },
+        events=conversation_events(question),
+    )
+
+
+def stored(url: str):
+    with session_scope(url) as session:
+        return list_handoffs(session, with_transcripts=True)
+
+
+@pytest.mark.parametrize(
+    ("intent", "response", "reason"),
+    [
+        ("eligibility", "utter_handoff_offer_eligibility", "eligibility"),
+        ("human_request", "utter_handoff_offer_human", "human_request"),
+    ],
+)
+async def test_offer_says_why_and_asks_with_yes_and_no_buttons(intent, response, reason):
+    dispatcher = CollectingDispatcher()
+    events = await ActionOfferHandoff().run(dispatcher, tracker(intent, "is it ok for me?"), {})
+    [message] = dispatcher.messages
+    assert message["response"] == response
+    assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]
+    assert SlotSet("handoff_reason", reason) in events
+    assert SlotSet("handoff_question", "is it ok for me?") in events
+
+
+async def test_no_to_the_offer_gives_the_clinic_number_and_stores_nothing(handoff_database):
+    dispatcher = CollectingDispatcher()
+    events = await ActionDeclineHandoff().run(dispatcher, filled_form(), {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_handoff_declined"
+    assert message["clinic_phone"] == "(555) 777-1234"
+    assert message["office_hours"] == "weekdays 8 to 4"
+    assert SlotSet("contact_name", None) in events
+    assert stored(handoff_database) == []
+
+
+@pytest.mark.parametrize(
+    ("slot", "typed", "kept"),
+    [
+        ("contact_name", "I'm Ana Ruiz", "Ana Ruiz"),
+        ("contact_name", "how much does it cost?", None),
+        ("contact_detail", "555 123 4567", "+15551234567"),
+        ("contact_detail", "ana@example.com", "ana@example.com"),
+        ("contact_detail", "tomorrow", None),
+    ],
+)
+async def test_form_keeps_valid_details_and_explains_invalid_ones(slot, typed, kept):
+    dispatcher = CollectingDispatcher()
+    validator = ValidateHandoffForm()
+    result = await getattr(validator, f"validate_{slot}")(typed, dispatcher, tracker(), {})
+    assert result == {slot: kept}
+    assert bool(dispatcher.messages) == (kept is None)
+
+
+async def test_consent_records_the_handoff_with_its_transcript(handoff_database):
+    dispatcher = CollectingDispatcher()
+    events = await ActionSubmitHandoff().run(dispatcher, filled_form(), {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_handoff_recorded"
+    [handoff] = stored(handoff_database)
+    assert message["reference"] == handoff.reference
+    assert message["office_hours"] == "weekdays 8 to 4"
+    assert (handoff.reason, handoff.urgency, handoff.status) == ("eligibility", "normal", "open")
+    assert (handoff.contact_name, handoff.contact_phone, handoff.contact_email) == (
+        "Ana Ruiz",
+        "+15551234567",
+        None,
+    )
+    assert handoff.contact_consent is True
+    assert handoff.conversation_id == "visitor-123"
+    assert [(t.speaker, t.text, t.intent) for t in handoff.turns] == [
+        ("user", "can I do KAP if I take lithium?", "eligibility"),
+        ("bot", "A clinician has to look at that.", None),
+        ("user", "yes", "affirm"),
+    ]
+    assert handoff.turns[0].confidence == pytest.approx(0.93)
+    assert SlotSet("contact_detail", None) in events
+
+
+async def test_email_contact_is_stored_as_email(handoff_database):
+    await ActionSubmitHandoff().run(
+        CollectingDispatcher(), filled_form(detail="ana@example.com"), {}
+    )
+    [handoff] = stored(handoff_database)
+    assert (handoff.contact_phone, handoff.contact_email) == (None, "ana@example.com")
+
+
+async def test_without_consent_nothing_is_stored(handoff_database):
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitHandoff().run(dispatcher, filled_form(consent=False), {})
+    assert dispatcher.messages[0]["response"] == "utter_handoff_declined"
+    assert stored(handoff_database) == []
+
+
+async def test_database_down_visitor_is_told_and_the_handoff_is_kept(unreachable_database):
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitHandoff().run(dispatcher, filled_form(), {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_handoff_not_recorded"
+    assert message["clinic_phone"] == "(555) 777-1234"
+    kept = unreachable_database.read_text(encoding="utf-8")
+    assert message["reference"] in kept and "Ana Ruiz" in kept
+
+
+async def test_crisis_creates_an_urgent_handoff_without_contact_details(handoff_database):
+    events = await ActionCrisisHandoff().run(
+        CollectingDispatcher(), tracker("crisis", "i want to end it all"), {}
+    )
+    assert events == []
+    handoff_actions.wait_for_background_work()
+    [handoff] = stored(handoff_database)
+    assert (handoff.reason, handoff.urgency, handoff.contact_consent) == ("crisis", "urgent", False)
+    assert handoff.question == "i want to end it all"
+
+
+async def test_crisis_handoff_does_not_fail_the_reply_when_the_database_is_down(
+    unreachable_database,
+):
+    dispatcher = CollectingDispatcher()
+    events = await ActionCrisisHandoff().run(dispatcher, tracker("crisis", "help me"), {})
+    assert events == [] and dispatcher.messages == []
+    handoff_actions.wait_for_background_work()
+    assert '"reason": "crisis"' in unreachable_database.read_text(encoding="utf-8")
+
+
+async def test_local_evaluation_records_nothing(handoff_database, monkeypatch):
+    monkeypatch.setattr(handoff_actions, "_recording", False)
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitHandoff().run(dispatcher, filled_form(), {})
+    assert dispatcher.messages[0]["response"] == "utter_handoff_recorded"
+    assert stored(handoff_database) == []
+
+
+async def test_a_personal_clinical_remark_mid_form_goes_along_with_the_question():
+    dispatcher = CollectingDispatcher()
+    result = await ValidateHandoffForm().validate_contact_name(
+        "also i take lithium, is that ok?",
+        dispatcher,
+        tracker("eligibility", "also i take lithium, is that ok?"),
+        {},
+    )
+    assert result == {"contact_name": None}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_question_added"]
