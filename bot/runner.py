@@ -174,17 +174,25 @@ class Supervisor:
                 child.wait()
 
 
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def banner(settings: Settings) -> str:
     return "\n".join(
         [
             "",
             "KAP Assistant is running:",
             f"  Chat page (web app)   {settings.web_url}/",
+            f"  Staff console         {settings.web_url}/staff   "
+            "(accounts: .venv/bin/kapbot staff add NAME --role admin)",
             f"  Web app health        {settings.web_url}/healthz",
             f"  Rasa server           {settings.rasa_url}   "
             "(REST: /webhooks/rest/webhook, socket.io: /socket.io)",
             f"  Action server         {settings.actions_url}/health",
-            f"  Conversations stored  {settings.database_url}",
+            f"  Data stored in        {_without_password(settings.database_url)}",
             "Press Ctrl-C to stop everything.",
             "",
         ]
