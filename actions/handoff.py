@@ -1,15 +1,15 @@
 """Passing a visitor's question to the clinic's care team.
 
 Personal clinical questions ("can I do this if I take lithium?") and requests for a person are
-never answered by the bot: it offers a handoff, collects a name, a phone number or email and
-explicit consent (handoff_form), then records the handoff with the conversation so far. Crisis
-messages create an urgent handoff too, without delaying the crisis reply.
+never answered by the bot: it offers a handoff (a plain response, see bot/data/rules.yml),
+collects a name, a phone number or email and explicit consent (handoff_form), then records the
+handoff with the conversation so far. Crisis messages create an urgent handoff too, without
+delaying the crisis reply.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -21,7 +21,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.contact import clean_name, parse_contact_detail
-from bot.content.model import Content, load_content
 from bot.handoffs import (
     Contact,
     HandoffDraft,
@@ -34,8 +33,13 @@ from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-HANDOFF_SLOTS = ("handoff_reason", "handoff_question", *("contact_name", "contact_detail"))
 FORM_SLOTS = ("contact_name", "contact_detail", "contact_consent")
+# The offer is a plain response (no action-server round trip on the common path); the response
+# that was given tells why the visitor is being handed over.
+OFFER_REASONS = {
+    "utter_handoff_offer_eligibility": "eligibility",
+    "utter_handoff_offer_human": "human_request",
+}
 # Crisis handoffs are written here, off the request path: the crisis reply never waits on them.
 _background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="handoff")
 _background_work: list[Future] = []
@@ -54,18 +58,31 @@ def set_recording(enabled: bool) -> None:
     _recording = enabled
 
 
-@functools.lru_cache(maxsize=1)
-def _content() -> Content:
-    return load_content()
-
-
 def _clinic_details() -> dict[str, str]:
     settings = get_settings()
     return {"clinic_phone": settings.clinic_phone, "office_hours": settings.office_hours}
 
 
 def _cleared_slots() -> list[dict[str, Any]]:
-    return [SlotSet(slot, None) for slot in (*HANDOFF_SLOTS, "contact_consent")]
+    return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
+def handoff_request(events: list[dict[str, Any]]) -> tuple[str, str | None]:
+    """(reason, question) of the latest handoff offer: which offer the bot made, and the
+    visitor's message it answered."""
+    offer_at = None
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if event.get("event") == "action" and event.get("name") in OFFER_REASONS:
+            offer_at = index
+            break
+    if offer_at is None:
+        return "eligibility", None
+    reason = OFFER_REASONS[events[offer_at]["name"]]
+    for event in reversed(events[:offer_at]):
+        if event.get("event") == "user":
+            return reason, event.get("text")
+    return reason, None
 
 
 def _notify(draft: HandoffDraft) -> None:
@@ -106,38 +123,6 @@ def record_handoff(draft: HandoffDraft) -> bool:
         # The database is back: store what was kept meanwhile, without making a visitor wait.
         _in_background(_replay_kept_handoffs)
     return True
-
-
-class ActionOfferHandoff(Action):
-    """Says kindly that a clinician must answer, and offers to pass the question on."""
-
-    def name(self) -> str:
-        return "action_offer_handoff"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        reason = "human_request" if intent == "human_request" else "eligibility"
-        response = (
-            "utter_handoff_offer_human"
-            if reason == "human_request"
-            else "utter_handoff_offer_eligibility"
-        )
-        messages = _content().messages
-        dispatcher.utter_message(
-            response=response,
-            buttons=[
-                {"title": messages["yes_button"], "payload": "/affirm"},
-                {"title": messages["no_button"], "payload": "/deny"},
-            ],
-        )
-        question = tracker.latest_message.get("text")
-        return [
-            *_cleared_slots(),
-            SlotSet("handoff_reason", reason),
-            SlotSet("handoff_question", question),
-        ]
 
 
 class ActionDeclineHandoff(Action):
@@ -216,10 +201,11 @@ class ActionSubmitHandoff(Action):
         detail = parse_contact_detail(
             tracker.get_slot("contact_detail") or "", get_settings().phone_region
         )
+        reason, question = handoff_request(tracker.events)
         draft = HandoffDraft(
-            reason=tracker.get_slot("handoff_reason") or "eligibility",
+            reason=reason,
             conversation_id=tracker.sender_id,
-            question=tracker.get_slot("handoff_question"),
+            question=question,
             transcript=transcript_from_events(tracker.events),
             contact=Contact(
                 name=tracker.get_slot("contact_name") or "",

@@ -32,13 +32,23 @@ def faq_response_name(topic_id: str) -> str:
     return f"utter_faq/{topic_id}"
 
 
-def render_responses(content: Content) -> dict[str, list[dict[str, str]]]:
-    responses: dict[str, list[dict[str, str]]] = {}
+# Messages that end in a yes/no question get buttons (labels from messages.yml); the payloads
+# are Rasa's own intent payloads, so a click needs no NLU.
+YES_NO_MESSAGES = ("handoff_offer_eligibility", "handoff_offer_human")
+
+
+def render_responses(content: Content) -> dict[str, list[dict]]:
+    responses: dict[str, list[dict]] = {}
     for topic in content.topics:
         text = f"{topic.answer}\n\n{content.citation(topic)}"
         responses[faq_response_name(topic.id)] = [{"text": text}]
     for key, response in MESSAGE_RESPONSES.items():
         responses[response] = [{"text": content.messages[key]}]
+        if key in YES_NO_MESSAGES:
+            responses[response][0]["buttons"] = [
+                {"title": content.messages["yes_button"], "payload": "/affirm"},
+                {"title": content.messages["no_button"], "payload": "/deny"},
+            ]
     return responses
 
 

@@ -13,9 +13,9 @@ import actions.handoff as handoff_actions
 from actions.handoff import (
     ActionCrisisHandoff,
     ActionDeclineHandoff,
-    ActionOfferHandoff,
     ActionSubmitHandoff,
     ValidateHandoffForm,
+    handoff_request,
 )
 from bot.db.session import session_scope
 from bot.handoffs import list_handoffs
@@ -64,6 +64,7 @@ def conversation_events(question: str) -> list[dict]:
             "timestamp": now - 50,
             "parse_data": {"intent": {"name": "eligibility", "confidence": 0.93}},
         },
+        {"event": "action", "name": "utter_handoff_offer_eligibility", "timestamp": now - 49},
         {"event": "bot", "text": "A clinician has to look at that.", "timestamp": now - 49},
         {
             "event": "user",
@@ -94,8 +95,6 @@ def filled_form(consent=True, detail="+15551234567"):
         intent="affirm",
         text="yes",
         slots={
-            "handoff_reason": "eligibility",
-            "handoff_question": question,
             "contact_name": "Ana Ruiz",
             "contact_detail": detail,
             "contact_consent": consent,
@@ -109,21 +108,16 @@ def stored(url: str):
         return list_handoffs(session, with_transcripts=True)
 
 
-@pytest.mark.parametrize(
-    ("intent", "response", "reason"),
-    [
-        ("eligibility", "utter_handoff_offer_eligibility", "eligibility"),
-        ("human_request", "utter_handoff_offer_human", "human_request"),
-    ],
-)
-async def test_offer_says_why_and_asks_with_yes_and_no_buttons(intent, response, reason):
-    dispatcher = CollectingDispatcher()
-    events = await ActionOfferHandoff().run(dispatcher, tracker(intent, "is it ok for me?"), {})
-    [message] = dispatcher.messages
-    assert message["response"] == response
-    assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]
-    assert SlotSet("handoff_reason", reason) in events
-    assert SlotSet("handoff_question", "is it ok for me?") in events
+def test_the_offer_given_tells_the_reason_and_the_question_before_it():
+    events = conversation_events("can I do KAP if I take lithium?")
+    assert handoff_request(events) == ("eligibility", "can I do KAP if I take lithium?")
+    later = [
+        *events,
+        {"event": "user", "text": "can i talk to a person", "timestamp": time.time()},
+        {"event": "action", "name": "utter_handoff_offer_human", "timestamp": time.time()},
+    ]
+    assert handoff_request(later) == ("human_request", "can i talk to a person")
+    assert handoff_request([]) == ("eligibility", None)
 
 
 async def test_no_to_the_offer_gives_the_clinic_number_and_stores_nothing(handoff_database):

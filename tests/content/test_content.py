@@ -61,7 +61,8 @@ def test_every_answer_shows_its_source_to_the_visitor(content):
 def test_every_message_has_a_response(content):
     responses = yaml.safe_load(RESPONSES_PATH.read_text())["responses"]
     for key, name in MESSAGE_RESPONSES.items():
-        assert responses[name] == [{"text": content.messages[key]}]
+        [variant] = responses[name]
+        assert variant["text"] == content.messages[key]
 
 
 def test_generated_responses_file_is_marked_and_up_to_date():
@@ -158,3 +159,13 @@ def test_development_set_is_apart_from_training_and_test_data(eval_set):
     shared = [i["text"] for i in dev if normalise_example(i["text"]) in training | test]
     assert len(dev) >= 150
     assert shared == []
+
+
+def test_handoff_offers_carry_yes_and_no_buttons(content):
+    from bot.content.build import render_responses
+
+    responses = render_responses(content)
+    for name in ("utter_handoff_offer_eligibility", "utter_handoff_offer_human"):
+        buttons = responses[name][0]["buttons"]
+        assert [b["payload"] for b in buttons] == ["/affirm", "/deny"]
+        assert buttons[0]["title"] == content.messages["yes_button"]
