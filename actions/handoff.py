@@ -3,16 +3,14 @@
 Personal clinical questions ("can I do this if I take lithium?") and requests for a person are
 never answered by the bot: it offers a handoff (a plain response, see bot/data/rules.yml),
 collects a name, a phone number or email and explicit consent (handoff_form), then records the
-handoff with the conversation so far. Crisis messages create an urgent handoff too, without
-delaying the crisis reply.
+handoff with the conversation so far. Crisis messages create an urgent handoff too, in the Rasa
+server (bot/rasa_tracker_store.py), so the crisis reply never waits on it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -21,14 +19,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.contact import clean_name, parse_contact_detail
-from bot.handoffs import (
-    Contact,
-    HandoffDraft,
-    deliver,
-    pending_path,
-    replay_pending,
-    transcript_from_events,
-)
+from bot.handoff_delivery import record_handoff
+from bot.handoffs import Contact, HandoffDraft, transcript_from_events
 from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -40,22 +32,6 @@ OFFER_REASONS = {
     "utter_handoff_offer_eligibility": "eligibility",
     "utter_handoff_offer_human": "human_request",
 }
-# Crisis handoffs are written here, off the request path: the crisis reply never waits on them.
-_background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="handoff")
-_background_work: list[Future] = []
-_recording = True
-
-
-def wait_for_background_work(timeout: float = 60) -> None:
-    """Waits until the background work submitted so far (crisis handoffs, replays) is done."""
-    wait(list(_background_work), timeout=timeout)
-
-
-def set_recording(enabled: bool) -> None:
-    """`kapbot ask` and `kapbot eval` run these actions in-process: they must not create real
-    handoffs for staff to work through, so they switch recording off."""
-    global _recording
-    _recording = enabled
 
 
 def _clinic_details() -> dict[str, str]:
@@ -83,46 +59,6 @@ def handoff_request(events: list[dict[str, Any]]) -> tuple[str, str | None]:
         if event.get("event") == "user":
             return reason, event.get("text")
     return reason, None
-
-
-def _notify(draft: HandoffDraft) -> None:
-    from bot.notify import notify_new_handoff
-
-    notify_new_handoff(draft, get_settings())
-
-
-def _replay_kept_handoffs() -> None:
-    replay_pending(on_stored=_notify)
-
-
-def _in_background(job: Callable[..., Any], *args: Any) -> Future:
-    future = _background.submit(job, *args)
-    _background_work.append(future)
-    future.add_done_callback(_finished)
-    return future
-
-
-def _finished(future: Future) -> None:
-    # Nobody awaits background work: its failures must at least be logged (no personal data).
-    error = future.exception()
-    if error is not None:
-        log.error("Background handoff work failed: %s", type(error).__name__)
-    if future in _background_work:
-        _background_work.remove(future)
-
-
-def record_handoff(draft: HandoffDraft) -> bool:
-    """Stores the handoff and tells staff; False if it could only be kept for later."""
-    if not _recording:
-        log.info("Handoff %s not recorded: recording is off (local evaluation)", draft.reference)
-        return True
-    if not deliver(draft):
-        return False
-    _notify(draft)
-    if pending_path().exists():
-        # The database is back: store what was kept meanwhile, without making a visitor wait.
-        _in_background(_replay_kept_handoffs)
-    return True
 
 
 class ActionDeclineHandoff(Action):
@@ -225,23 +161,3 @@ class ActionSubmitHandoff(Action):
             **_clinic_details(),
         )
         return _cleared_slots()
-
-
-class ActionCrisisHandoff(Action):
-    """After the crisis reply: an urgent handoff so staff see it first (no contact details)."""
-
-    def name(self) -> str:
-        return "action_crisis_handoff"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        draft = HandoffDraft(
-            reason="crisis",
-            conversation_id=tracker.sender_id,
-            question=tracker.latest_message.get("text"),
-            transcript=transcript_from_events(tracker.events),
-        )
-        # Not awaited: the crisis reply must not wait on (or fail with) the database.
-        _in_background(record_handoff, draft)
-        return []

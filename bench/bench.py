@@ -70,15 +70,15 @@ async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str)
     return (time.perf_counter() - started) * 1000
 
 
-async def sequential(url: str, texts: list[str], turns: int) -> list[float]:
-    latencies = []
+async def sequential(url: str, texts: list[str], turns: int) -> list[tuple[str, float]]:
+    """(text, latency in ms) of each turn, in the order sent."""
+    timed = []
     async with aiohttp.ClientSession() as session:
         for i in range(turns):
+            text = texts[i % len(texts)]
             # 10 turns per conversation, so trackers grow as in real chats.
-            latencies.append(
-                await send(session, url, f"bench-seq-{i // 10}", texts[i % len(texts)])
-            )
-    return latencies
+            timed.append((text, await send(session, url, f"bench-seq-{i // 10}", text)))
+    return timed
 
 
 async def concurrent(url: str, texts: list[str], conversations: int, turns_each: int):
@@ -143,7 +143,8 @@ def main() -> int:
                 return 1
             url = f"{settings.rasa_url}/webhooks/rest/webhook"
             asyncio.run(sequential(url, texts, 20))  # warm-up
-            seq = asyncio.run(sequential(url, texts, args.turns))
+            timed = asyncio.run(sequential(url, texts, args.turns))
+            seq = [ms for _, ms in timed]
             conc, throughput = asyncio.run(
                 concurrent(url, texts, args.conversations, args.turns_each)
             )
@@ -173,6 +174,10 @@ def main() -> int:
     out.write_text(json.dumps(results, indent=2))
     for key, value in results.items():
         print(f"{key:34} {value}")
+    # The slowest turns say where the tail comes from (e.g. turns that call the action server).
+    print("slowest sequential turns:")
+    for text, ms in sorted(timed, key=lambda item: -item[1])[:12]:
+        print(f"  {ms:7.1f} ms  {text[:70]}")
     print(f"(written to {out.relative_to(PROJECT_ROOT)})")
     return 0
 

@@ -36,7 +36,7 @@ from bot.db.models import (
 log = logging.getLogger(__name__)
 
 # No 0/O, 1/I/L: a reference is read out over the phone.
-_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 _NOTE_LIMIT = 4000
 
 
@@ -50,7 +50,7 @@ def _require_aware(value: dt.datetime, what: str) -> None:
 
 
 def new_reference() -> str:
-    return "KAP-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+    return "KAP-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
 
 
 @dataclass(frozen=True)

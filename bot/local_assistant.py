@@ -46,7 +46,7 @@ def _in_process_endpoint():
     from rasa_sdk.interfaces import ActionExecutionRejection as SdkRejection
 
     import actions
-    from actions.handoff import set_recording
+    from bot.handoff_delivery import set_recording
 
     # Evaluations and `kapbot ask` must not leave handoffs in the staff console.
     set_recording(False)

@@ -9,9 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-import actions.handoff as handoff_actions
+import bot.handoff_delivery as handoff_delivery
 from actions.handoff import (
-    ActionCrisisHandoff,
     ActionDeclineHandoff,
     ActionSubmitHandoff,
     ValidateHandoffForm,
@@ -37,7 +36,7 @@ def configure(monkeypatch, tmp_path, database_url: str) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    monkeypatch.setattr(handoff_actions, "_recording", True)
+    monkeypatch.setattr(handoff_delivery, "_recording", True)
 
 
 @pytest.fixture
@@ -199,29 +198,8 @@ async def test_database_down_visitor_is_told_and_the_handoff_is_kept(unreachable
     assert message["reference"] in kept and "Ana Ruiz" in kept
 
 
-async def test_crisis_creates_an_urgent_handoff_without_contact_details(handoff_database):
-    events = await ActionCrisisHandoff().run(
-        CollectingDispatcher(), tracker("crisis", "i want to end it all"), {}
-    )
-    assert events == []
-    handoff_actions.wait_for_background_work()
-    [handoff] = stored(handoff_database)
-    assert (handoff.reason, handoff.urgency, handoff.contact_consent) == ("crisis", "urgent", False)
-    assert handoff.question == "i want to end it all"
-
-
-async def test_crisis_handoff_does_not_fail_the_reply_when_the_database_is_down(
-    unreachable_database,
-):
-    dispatcher = CollectingDispatcher()
-    events = await ActionCrisisHandoff().run(dispatcher, tracker("crisis", "help me"), {})
-    assert events == [] and dispatcher.messages == []
-    handoff_actions.wait_for_background_work()
-    assert '"reason": "crisis"' in unreachable_database.read_text(encoding="utf-8")
-
-
 async def test_local_evaluation_records_nothing(handoff_database, monkeypatch):
-    monkeypatch.setattr(handoff_actions, "_recording", False)
+    monkeypatch.setattr(handoff_delivery, "_recording", False)
     dispatcher = CollectingDispatcher()
     await ActionSubmitHandoff().run(dispatcher, filled_form(), {})
     assert dispatcher.messages[0]["response"] == "utter_handoff_recorded"

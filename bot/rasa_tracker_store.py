@@ -1,0 +1,82 @@
+"""Rasa's SQL tracker store, plus one duty: when a crisis turn has been saved, an urgent handoff
+is opened for staff in the background.
+
+Doing this here rather than in a custom action keeps the crisis turn as fast as any answer (no
+action-server round trip, no extra policy prediction) and means the crisis reply never depends on
+the action server or the database being up. endpoints.yml names this class.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.handoff_delivery import in_background, record_handoff
+from bot.handoffs import REFERENCE_ALPHABET, HandoffDraft, transcript_from_events
+
+log = logging.getLogger(__name__)
+
+CRISIS_INTENT = "crisis"
+_SEEN_LIMIT = 10_000
+
+
+def crisis_turn(tracker: DialogueStateTracker) -> UserUttered | None:
+    """The visitor's crisis message, if the turn that answered it is the one just finished."""
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return event if (event.intent or {}).get("name") == CRISIS_INTENT else None
+    return None
+
+
+def crisis_reference(sender_id: str, message: UserUttered) -> str:
+    """The same reference for the same message wherever and however often it is saved, so two
+    saves (or two Rasa instances) cannot open two handoffs for one message."""
+    digest = hashlib.sha256(f"{sender_id}\x00{message.timestamp!r}".encode()).digest()
+    return "KAP-" + "".join(REFERENCE_ALPHABET[b % len(REFERENCE_ALPHABET)] for b in digest[:6])
+
+
+def crisis_draft(sender_id: str, message: UserUttered, events: list[dict[str, Any]]) -> HandoffDraft:
+    return HandoffDraft(
+        reason="crisis",
+        conversation_id=sender_id,
+        question=message.text,
+        transcript=transcript_from_events(events),
+        reference=crisis_reference(sender_id, message),
+        created_at=dt.datetime.fromtimestamp(message.timestamp, dt.timezone.utc),
+    )
+
+
+class CrisisHandoffSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore that opens an urgent handoff once a crisis turn is saved."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Messages already handed over by this process (a later save must not redo the work).
+        self._handed_over: OrderedDict[str, None] = OrderedDict()
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await super().save(tracker)
+        message = crisis_turn(tracker)
+        if message is None or tracker.latest_action_name != "action_listen":
+            return
+        reference = crisis_reference(tracker.sender_id, message)
+        if reference in self._handed_over:
+            return
+        self._handed_over[reference] = None
+        if len(self._handed_over) > _SEEN_LIMIT:
+            self._handed_over.popitem(last=False)
+        events = [event.as_dict() for event in tracker.events]
+        in_background(_open_crisis_handoff, tracker.sender_id, message, events)
+
+
+def _open_crisis_handoff(sender_id: str, message: UserUttered, events: list[dict]) -> None:
+    draft = crisis_draft(sender_id, message, events)
+    if record_handoff(draft):
+        log.info("Urgent handoff %s opened for a crisis message", draft.reference)
