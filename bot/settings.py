@@ -6,8 +6,11 @@ variable that is already set, so CI and production can configure through the env
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
+import re
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +33,23 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _bounded_int(
+    env: dict[str, str], name: str, default: int, low: int, high: int, example: str
+) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise SettingsError(
+            f"{name} must be a whole number from {low} to {high}, such as {example}; got {raw!r}"
+        )
+    return value
 
 
 def _list(env: dict[str, str], name: str, default: list[str]) -> list[str]:
@@ -70,6 +90,17 @@ class Settings:
     notify_from: str = "kapbot@localhost"
     notify_emails: list[str] = field(default_factory=list)
     notify_webhook_url: str = ""
+    # Screening-call bookings: when the clinic takes calls (bot/scheduling.py).
+    clinic_name: str = "the clinic"
+    clinic_timezone: str = "America/New_York"
+    clinic_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    clinic_open: dt.time = dt.time(9, 0)
+    clinic_close: dt.time = dt.time(17, 0)
+    slot_minutes: int = 30
+    clinic_holidays: tuple[dt.date, ...] = ()
+    # How many working days ahead a visitor may book, and how soon the earliest slot may be.
+    booking_days_ahead: int = 10
+    booking_lead_minutes: int = 60
 
     @property
     def rasa_url(self) -> str:
@@ -103,6 +134,92 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# "mon" or "monday", in any case.
+_DAY_NAMES = {**{day: day for day in WEEKDAYS}, **dict(zip(WEEKDAY_NAMES, WEEKDAYS, strict=True))}
+
+
+def _timezone(env: dict[str, str]) -> str:
+    raw = env.get("CLINIC_TIMEZONE", "").strip() or Settings.clinic_timezone
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"CLINIC_TIMEZONE must be a time zone name from the IANA database, such as "
+            f"America/New_York or Europe/London; got {raw!r}"
+        ) from None
+    return raw
+
+
+def _days(env: dict[str, str]) -> tuple[str, ...]:
+    days = set()
+    for name in _list(env, "CLINIC_DAYS", list(Settings.clinic_days)):
+        if name.lower() not in _DAY_NAMES:
+            raise SettingsError(
+                f"CLINIC_DAYS must be comma-separated day names such as mon,tue,wed,thu,fri; "
+                f"got {name!r}"
+            )
+        days.add(_DAY_NAMES[name.lower()])
+    if not days:
+        raise SettingsError(
+            f"CLINIC_DAYS must name at least one day, such as mon,tue,wed,thu,fri; "
+            f"got {env.get('CLINIC_DAYS')!r}"
+        )
+    return tuple(sorted(days, key=WEEKDAYS.index))
+
+
+_HOURS = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+
+
+def _hours(env: dict[str, str]) -> tuple[dt.time, dt.time]:
+    raw = env.get("CLINIC_HOURS", "").strip()
+    if not raw:
+        return Settings.clinic_open, Settings.clinic_close
+    problem = SettingsError(
+        f"CLINIC_HOURS must be an opening and a closing time on the 24-hour clock, such as "
+        f"09:00-17:00, the opening one first; got {raw!r}"
+    )
+    match = _HOURS.match(raw)
+    if not match:
+        raise problem
+    try:
+        hour_a, minute_a, hour_b, minute_b = (int(part) for part in match.groups())
+        opening, closing = dt.time(hour_a, minute_a), dt.time(hour_b, minute_b)
+    except ValueError:
+        raise problem from None
+    if opening >= closing:
+        raise problem
+    return opening, closing
+
+
+def _slot_minutes(env: dict[str, str], opening: dt.time, closing: dt.time) -> int:
+    minutes = _bounded_int(env, "SLOT_MINUTES", Settings.slot_minutes, 5, 240, "30")
+    day = dt.date(2000, 1, 3)
+    open_for = dt.datetime.combine(day, closing) - dt.datetime.combine(day, opening)
+    if dt.timedelta(minutes=minutes) > open_for:
+        raise SettingsError(
+            f"SLOT_MINUTES ({minutes}) must fit at least once between the opening and closing "
+            f"times of CLINIC_HOURS, such as 30 for 09:00-17:00"
+        )
+    return minutes
+
+
+def _dates(env: dict[str, str], name: str) -> tuple[dt.date, ...]:
+    dates = set()
+    for item in _list(env, name, []):
+        try:
+            if len(item) != 10:
+                raise ValueError(item)
+            dates.add(dt.date.fromisoformat(item))
+        except ValueError:
+            raise SettingsError(
+                f"{name} must be comma-separated dates written as YYYY-MM-DD, such as "
+                f"2026-12-25,2027-01-01; got {item!r}"
+            ) from None
+    return tuple(sorted(dates))
+
+
 def settings_from_env(env: dict[str, str] | None = None) -> Settings:
     """Builds settings from a mapping (the process environment by default)."""
     env = dict(os.environ if env is None else env)
@@ -116,6 +233,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
             f"DATABASE_URL must be a URL such as sqlite:///var/kapbot.db or "
             f"postgresql://user@127.0.0.1:5432/kapbot, got {database_url!r}"
         )
+    clinic_open, clinic_close = _hours(env)
     return Settings(
         environment=env.get("KAPBOT_ENV", "development"),
         var_dir=var_dir,
@@ -143,6 +261,19 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         notify_from=env.get("NOTIFY_FROM", "").strip() or Settings.notify_from,
         notify_emails=_list(env, "NOTIFY_EMAILS", []),
         notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL", "").strip(),
+        clinic_name=env.get("CLINIC_NAME", "").strip() or Settings.clinic_name,
+        clinic_timezone=_timezone(env),
+        clinic_days=_days(env),
+        clinic_open=clinic_open,
+        clinic_close=clinic_close,
+        slot_minutes=_slot_minutes(env, clinic_open, clinic_close),
+        clinic_holidays=_dates(env, "CLINIC_HOLIDAYS"),
+        booking_days_ahead=_bounded_int(
+            env, "BOOKING_DAYS_AHEAD", Settings.booking_days_ahead, 1, 60, "10"
+        ),
+        booking_lead_minutes=_bounded_int(
+            env, "BOOKING_LEAD_MINUTES", Settings.booking_lead_minutes, 0, 7 * 24 * 60, "60"
+        ),
     )
 
 

@@ -55,3 +55,65 @@ def test_dotenv_does_not_override_the_real_environment(tmp_path, monkeypatch):
     load_dotenv(env_file, override=False)
     settings = settings_from_env()
     assert (settings.rasa_port, settings.web_port) == (6000, 7001)
+
+
+def test_booking_settings_defaults():
+    import datetime as dt
+
+    settings = settings_from_env({})
+    assert settings.clinic_name == "the clinic"
+    assert settings.clinic_timezone == "America/New_York"
+    assert settings.clinic_days == ("mon", "tue", "wed", "thu", "fri")
+    assert (settings.clinic_open, settings.clinic_close) == (dt.time(9), dt.time(17))
+    assert settings.slot_minutes == 30
+    assert settings.clinic_holidays == ()
+    assert (settings.booking_days_ahead, settings.booking_lead_minutes) == (10, 60)
+
+
+def test_booking_settings_from_the_environment():
+    import datetime as dt
+
+    settings = settings_from_env(
+        {
+            "CLINIC_NAME": "Lakeside Clinic",
+            "CLINIC_TIMEZONE": "Europe/London",
+            "CLINIC_DAYS": "Sat, monday,TUE,mon",
+            "CLINIC_HOURS": "8:30 - 12:15",
+            "SLOT_MINUTES": "45",
+            "CLINIC_HOLIDAYS": "2026-12-25, 2026-12-24",
+            "BOOKING_DAYS_AHEAD": "5",
+            "BOOKING_LEAD_MINUTES": "0",
+        }
+    )
+    assert settings.clinic_name == "Lakeside Clinic"
+    assert settings.clinic_timezone == "Europe/London"
+    assert settings.clinic_days == ("mon", "tue", "sat")
+    assert (settings.clinic_open, settings.clinic_close) == (dt.time(8, 30), dt.time(12, 15))
+    assert settings.slot_minutes == 45
+    assert settings.clinic_holidays == (dt.date(2026, 12, 24), dt.date(2026, 12, 25))
+    assert (settings.booking_days_ahead, settings.booking_lead_minutes) == (5, 0)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CLINIC_TIMEZONE": "Mars/Olympus_Mons"}, "CLINIC_TIMEZONE must be .* America/New_York"),
+        ({"CLINIC_TIMEZONE": "EST5EDT/../x"}, "CLINIC_TIMEZONE must be"),
+        ({"CLINIC_DAYS": "mon,funday"}, "CLINIC_DAYS must be .* mon,tue,wed,thu,fri; got 'funday'"),
+        ({"CLINIC_DAYS": ","}, "CLINIC_DAYS must name at least one day"),
+        ({"CLINIC_HOURS": "9-5"}, "CLINIC_HOURS must be .* 09:00-17:00"),
+        ({"CLINIC_HOURS": "17:00-09:00"}, "CLINIC_HOURS must be .* the opening one first"),
+        ({"CLINIC_HOURS": "09:00-25:00"}, "CLINIC_HOURS must be"),
+        ({"SLOT_MINUTES": "half an hour"}, "SLOT_MINUTES must be a whole number .* such as 30"),
+        ({"SLOT_MINUTES": "0"}, "SLOT_MINUTES must be a whole number from 5 to 240"),
+        ({"SLOT_MINUTES": "90", "CLINIC_HOURS": "09:00-10:00"}, "SLOT_MINUTES \\(90\\) must fit"),
+        ({"CLINIC_HOLIDAYS": "2026-12-25,25/12/2026"}, "CLINIC_HOLIDAYS must be .* 2026-12-25"),
+        ({"CLINIC_HOLIDAYS": "2026-02-30"}, "CLINIC_HOLIDAYS must be"),
+        ({"BOOKING_DAYS_AHEAD": "0"}, "BOOKING_DAYS_AHEAD must be .* such as 10"),
+        ({"BOOKING_DAYS_AHEAD": "ten"}, "BOOKING_DAYS_AHEAD must be"),
+        ({"BOOKING_LEAD_MINUTES": "-5"}, "BOOKING_LEAD_MINUTES must be .* such as 60"),
+    ],
+)
+def test_bad_booking_settings_name_the_variable_and_an_example(env, message):
+    with pytest.raises(SettingsError, match=message):
+        settings_from_env(env)
