@@ -39,6 +39,7 @@ URGENCIES = ("urgent", "normal")
 HANDOFF_STATUSES = ("open", "claimed", "resolved")
 ROLES = ("staff", "editor", "admin")
 SPEAKERS = ("user", "bot")
+BOOKING_STATUSES = ("booked", "cancelled", "done")
 
 
 def utc_now() -> dt.datetime:
@@ -160,3 +161,41 @@ class AuditEntry(Base):
     action = sa.Column(sa.String(64), nullable=False)
     target = sa.Column(sa.String(128), nullable=True)
     detail = sa.Column(sa.Text, nullable=True)
+
+
+class Booking(Base):
+    """A screening call a visitor booked, at one slot (see bot/scheduling.py)."""
+
+    __tablename__ = "kap_bookings"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    reference = sa.Column(sa.String(16), nullable=False, unique=True)
+    created_at = sa.Column(UTCDateTime(), nullable=False, default=utc_now)
+    slot_start = sa.Column(UTCDateTime(), nullable=False, index=True)
+    status = sa.Column(sa.String(16), nullable=False, default="booked")
+    name = sa.Column(sa.String(120), nullable=False)
+    phone = sa.Column(sa.String(32), nullable=False)  # E.164
+    email = sa.Column(sa.String(254), nullable=True)
+    consent = sa.Column(sa.Boolean, nullable=False)
+    conversation_id = sa.Column(sa.String(128), nullable=False)
+    # The eligibility handoff made in the same conversation, if any. A reference, not a foreign
+    # key: `kapbot purge` may delete the handoff before the booking, and a handoff kept in the
+    # pending file during a database outage is stored later.
+    handoff_reference = sa.Column(sa.String(16), nullable=True, index=True)
+    # The secret in the visitor's calendar link (/calendar/<token>.ics).
+    calendar_token = sa.Column(sa.String(64), nullable=False, unique=True)
+    cancelled_at = sa.Column(UTCDateTime(), nullable=True)
+    cancelled_by = sa.Column(sa.String(64), nullable=True)  # "visitor" or a staff username
+
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {BOOKING_STATUSES}", name="ck_kap_bookings_status"),
+        # One active booking per slot, enforced by the database whoever writes: a cancelled
+        # booking no longer holds its slot.
+        sa.Index(
+            "uq_kap_bookings_active_slot",
+            "slot_start",
+            unique=True,
+            sqlite_where=sa.text("status = 'booked'"),
+            postgresql_where=sa.text("status = 'booked'"),
+        ),
+    )
