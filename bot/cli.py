@@ -225,6 +225,16 @@ def serve() -> None:
 # --- The project's database: migrations, handoffs, retention ----------------------------------
 
 
+def _operator() -> str:
+    """Who runs the command, for the audit log."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in some containers
+        return "unknown"
+
+
 def _database_label(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -302,6 +312,10 @@ def handoffs_list(as_json: bool, status: str | None, reason: str | None) -> None
         )
         for h in rows
     ]
+    _print_table(table)
+
+
+def _print_table(table: list[tuple[str, ...]]) -> None:
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
@@ -320,6 +334,82 @@ def handoffs_replay() -> None:
         _fail(f"some handoffs are still pending in {pending_path()} (see the errors above)")
 
 
+@main.group()
+def bookings() -> None:
+    """Screening calls booked by visitors: list them, cancel one."""
+
+
+@bookings.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, with contact details.")
+@click.option("--status", help="booked, cancelled or done.")
+@click.option(
+    "--day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only calls on this day (YYYY-MM-DD, on the clinic's clock).",
+)
+def bookings_list(as_json: bool, status: str | None, day) -> None:
+    """List bookings in time order. Times in the table are on the clinic's clock; in the JSON,
+    UTC (ISO 8601 with +00:00)."""
+    from bot.bookings import BookingError, booking_to_dict, list_bookings
+    from bot.db.session import session_scope
+    from bot.scheduling import ClinicCalendar
+
+    _migrate()
+    clinic = ClinicCalendar.from_settings(get_settings())
+    try:
+        with session_scope() as session:
+            found = list_bookings(session, day.date() if day else None, status, calendar=clinic)
+            rows = [booking_to_dict(booking, clinic) for booking in found]
+    except BookingError as error:
+        _fail(str(error), 2)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no bookings")
+        return
+    # Like `handoffs list`: no contact details in the table (--json has them).
+    table = [("REFERENCE", f"CALL ({clinic.timezone.key})", "STATUS", "HANDOFF")]
+    table += [
+        (row["reference"], row["slot_text"], row["status"], row["handoff_reference"] or "-")
+        for row in rows
+    ]
+    _print_table(table)
+
+
+@bookings.command("cancel")
+@click.argument("reference")
+def bookings_cancel(reference: str) -> None:
+    """Cancel the booking REFERENCE for the clinic (its time can be booked again)."""
+    from bot import audit
+    from bot.bookings import BookingError, cancel_by_staff, get_booking
+    from bot.db.session import session_scope
+
+    _migrate()
+    operator = f"cli:{_operator()}"
+    with session_scope() as session:
+        booking = get_booking(session, reference)
+        if booking is None:
+            _fail(f"no booking {reference!r}")
+        try:
+            cancel_by_staff(session, booking, operator)
+        except BookingError as error:
+            audit.record(
+                session,
+                operator,
+                "booking_cancelled_refused",
+                target=booking.reference,
+                detail=str(error),
+            )
+            refused = error
+        else:
+            audit.record(session, operator, "booking_cancelled", target=booking.reference)
+            refused = None
+    if refused is not None:
+        _fail(str(refused))
+    click.echo(f"cancelled {booking.reference}; its time can be booked again")
+
+
 @main.command()
 @click.option(
     "--older-than",
@@ -332,7 +422,6 @@ def handoffs_replay() -> None:
 def purge(days: int) -> None:
     """Delete old handoffs (contact details, transcripts, notes) and old conversations."""
     import datetime as dt
-    import getpass
 
     from bot.audit import record
     from bot.db.models import utc_now
@@ -340,10 +429,7 @@ def purge(days: int) -> None:
     from bot.handoffs import purge_conversations_older_than, purge_older_than
 
     _migrate()
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no user name in some containers
-        user = "unknown"
+    user = _operator()
     now = utc_now()
     with session_scope() as session:
         result = purge_older_than(session, days, now=now)
@@ -415,10 +501,7 @@ def staff_add(username: str, role: str, password_stdin: bool) -> None:
         validate_password(password)
     except AccountError as error:
         _fail(str(error), 2)
-    try:
-        operator = getpass.getuser()
-    except (KeyError, OSError):  # no user name in some containers
-        operator = "unknown"
+    operator = _operator()
     url = get_settings().database_url
     try:
         upgrade(url)

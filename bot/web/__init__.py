@@ -3,8 +3,9 @@ arrive as further blueprints)."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app
 
+from bot.scheduling import ClinicCalendar
 from bot.settings import Settings, get_settings
 
 
@@ -22,7 +23,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     if test_config:
         app.config.update(test_config)
 
-    from bot.web import chat, health, security, staff
+    from bot.web import chat, health, security, staff, visitor_calendar
 
     security.init_app(app, settings)
     # A JSON API called by the chat page's script, not a form: no CSRF token to send.
@@ -32,4 +33,10 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.register_blueprint(health.blueprint)
     app.register_blueprint(chat.blueprint)
     app.register_blueprint(staff.blueprint)
+    app.register_blueprint(visitor_calendar.blueprint)
     return app
+
+
+def clinic_calendar() -> ClinicCalendar:
+    """When the clinic takes screening calls, from the running app's settings."""
+    return ClinicCalendar.from_settings(current_app.config["KAPBOT_SETTINGS"])

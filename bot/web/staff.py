@@ -1,5 +1,5 @@
 """The staff console at /staff: sign-in, the handoff list, transcripts, claim/note/resolve,
-exports and (for admins) the audit log.
+exports, the screening-call bookings by day and (for admins) the audit log.
 
 Every page except the sign-in page needs a signed-in account (enforced once, in
 `require_sign_in`, so a new route cannot forget it). Every view and change is written to the audit
@@ -31,7 +31,15 @@ from flask import (
 )
 
 from bot import audit
-from bot.db.models import HANDOFF_REASONS, HANDOFF_STATUSES, Handoff, StaffUser
+from bot.bookings import (
+    BookingError,
+    bookings_for_handoff,
+    bookings_ics,
+    cancel_by_staff,
+    list_bookings,
+    mark_done,
+)
+from bot.db.models import HANDOFF_REASONS, HANDOFF_STATUSES, Booking, Handoff, StaffUser, utc_now
 from bot.db.session import session_scope
 from bot.handoffs import (
     HandoffError,
@@ -43,7 +51,9 @@ from bot.handoffs import (
     resolve_handoff,
     transcript_as_text,
 )
+from bot.scheduling import format_slot
 from bot.staff_accounts import LoginError, authenticate
+from bot.web import clinic_calendar
 from bot.web.security import csrf
 
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
@@ -331,6 +341,7 @@ def handoff_detail(reference: str):
         page = render_template(
             "staff/handoff.html",
             handoff=handoff,
+            bookings=bookings_for_handoff(db, handoff.reference),
             note_limit=4000,
         )
     return page
@@ -347,12 +358,14 @@ def _locked_handoff(db, reference: str) -> Handoff:
     return handoff
 
 
-def _change(reference: str, action: str, change, done: str):
+def _audited_change(reference: str, action: str, locate, change, refusals, done: str):
+    """Finds the row to change (404 if there is none), changes it and audits the change, or
+    audits the refusal and shows its reason; returns the row."""
     with _db() as db:
-        handoff = _locked_handoff(db, reference)
+        row = locate(db, reference)
         try:
-            change(db, handoff)
-        except HandoffError as error:
+            change(db, row)
+        except refusals as error:
             audit.record(
                 db, _me().username, f"{action}_refused", target=reference, detail=str(error)
             )
@@ -360,6 +373,11 @@ def _change(reference: str, action: str, change, done: str):
         else:
             audit.record(db, _me().username, action, target=reference)
             flash(done, "success")
+    return row
+
+
+def _change(reference: str, action: str, change, done: str):
+    _audited_change(reference, action, _locked_handoff, change, HandoffError, done)
     return redirect(url_for("staff.handoff_detail", reference=reference))
 
 
@@ -395,7 +413,7 @@ def note(reference: str):
     )
 
 
-def _attachment(body: str, mimetype: str, filename: str) -> Response:
+def _attachment(body: str | bytes, mimetype: str, filename: str) -> Response:
     return Response(
         body,
         mimetype=mimetype,
@@ -421,6 +439,110 @@ def export_json(reference: str):
     return _attachment(body + "\n", "application/json", f"{reference}.json")
 
 
+# --- Screening-call bookings -----------------------------------------------------------------
+
+
+def _chosen_day(problems: list[str]) -> dt.date | None:
+    """?day=YYYY-MM-DD, by default today on the clinic's clock."""
+    raw = request.args.get("day", "").strip()
+    if not raw:
+        return clinic_calendar().today(utc_now())
+    return _parse_date(raw, "Day", problems)
+
+
+@blueprint.get("/bookings")
+def booking_list():
+    problems: list[str] = []
+    upcoming = request.args.get("view", "").strip() == "upcoming"
+    day = None if upcoming else _chosen_day(problems)
+    clinic, now = clinic_calendar(), utc_now()
+    bookings: list[Booking] = []
+    with _db() as db:
+        if upcoming:
+            bookings = list_bookings(
+                db, status="booked", since=now, calendar=clinic, limit=LIST_LIMIT
+            )
+        elif not problems:
+            bookings = list_bookings(db, day, calendar=clinic, limit=LIST_LIMIT)
+        linked = {b.handoff_reference for b in bookings if b.handoff_reference}
+        # Handoffs that `kapbot purge` removed are shown without a link.
+        known = linked and set(
+            db.execute(sa.select(Handoff.reference).where(Handoff.reference.in_(linked))).scalars()
+        )
+        audit.record(
+            db,
+            _me().username,
+            "bookings_listed",
+            detail="invalid filters" if problems else ("upcoming" if upcoming else f"day={day}"),
+        )
+    one_day = dt.timedelta(days=1)
+    return (
+        render_template(
+            "staff/bookings.html",
+            bookings=bookings,
+            day=day,
+            upcoming=upcoming,
+            problems=problems,
+            known_handoffs=known,
+            previous_day=day - one_day if day else None,
+            next_day=day + one_day if day else None,
+            today=clinic.today(now),
+            timezone=clinic.timezone.key,
+            limit=LIST_LIMIT,
+        ),
+        400 if problems else 200,
+    )
+
+
+def _locked_booking(db, reference: str) -> Booking:
+    """The booking, row-locked until commit where the database can (see `_locked_handoff`)."""
+    booking = db.execute(
+        sa.select(Booking).where(Booking.reference == reference).with_for_update()
+    ).scalar_one_or_none()
+    if booking is None:
+        abort(404)
+    return booking
+
+
+def _change_booking(reference: str, action: str, change, done: str):
+    booking = _audited_change(reference, action, _locked_booking, change, BookingError, done)
+    return redirect(url_for("staff.booking_list", day=clinic_day(booking.slot_start)))
+
+
+@blueprint.post("/bookings/<reference>/cancel")
+def cancel_booking(reference: str):
+    return _change_booking(
+        reference,
+        "booking_cancelled",
+        lambda db, booking: cancel_by_staff(db, booking, _me().username),
+        f"Booking {reference} is cancelled; its time can be booked again.",
+    )
+
+
+@blueprint.post("/bookings/<reference>/done")
+def booking_done(reference: str):
+    return _change_booking(
+        reference,
+        "booking_done",
+        lambda db, booking: mark_done(db, booking),
+        f"Booking {reference} is marked as done.",
+    )
+
+
+@blueprint.get("/bookings.ics")
+def bookings_calendar():
+    problems: list[str] = []
+    day = _chosen_day(problems)
+    if problems:
+        return _error_page(400, "Not a date", problems[0])
+    clinic = clinic_calendar()
+    with _db() as db:
+        bookings = [b for b in list_bookings(db, day, calendar=clinic) if b.status != "cancelled"]
+        body = bookings_ics(bookings, clinic)
+        audit.record(db, _me().username, "bookings_exported", detail=f"day={day}")
+    return _attachment(body, "text/calendar", f"screening-calls-{day}.ics")
+
+
 # --- Audit log --------------------------------------------------------------------------------
 
 
@@ -442,3 +564,15 @@ def format_utc(value: dt.datetime | None, seconds: bool = False) -> str:
         return ""
     value = value.astimezone(dt.timezone.utc)
     return value.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+
+@blueprint.app_template_filter("clinic_slot")
+def format_clinic_slot(value: dt.datetime | None) -> str:
+    """A slot on the clinic's clock: 'Tue 1 Dec, 10:30 am (EST)'."""
+    return format_slot(value, clinic_calendar()) if value else ""
+
+
+@blueprint.app_template_filter("clinic_day")
+def clinic_day(value: dt.datetime) -> str:
+    """The clinic-local date of `value`, as YYYY-MM-DD."""
+    return clinic_calendar().local(value).date().isoformat()
