@@ -14,11 +14,11 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.contact import clean_name, parse_contact_detail
+from bot.contact import clean_name, display_phone, parse_contact_detail
 from bot.handoff_delivery import record_handoff
 from bot.handoffs import Contact, HandoffDraft, transcript_from_events
 from bot.settings import get_settings
@@ -160,4 +160,18 @@ class ActionSubmitHandoff(Action):
             reference=draft.reference,
             **_clinic_details(),
         )
-        return _cleared_slots()
+        if not stored or reason != "eligibility":
+            return _cleared_slots()
+        # A clinician will want to talk it through: offer a screening call, which then carries
+        # this handoff's reference (staff see both together) and needs no name or phone again.
+        return [
+            *_cleared_slots(),
+            SlotSet("booking_handoff_reference", draft.reference),
+            SlotSet("booking_name", draft.contact.name),
+            SlotSet(
+                "booking_phone", display_phone(draft.contact.phone, get_settings().phone_region)
+            )
+            if draft.contact.phone
+            else SlotSet("booking_phone", None),
+            FollowupAction("utter_offer_booking"),
+        ]

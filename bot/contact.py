@@ -70,3 +70,14 @@ def parse_contact_detail(text: str, phone_region: str = "US") -> ContactDetail |
     return ContactDetail(
         phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     )
+
+
+def display_phone(e164: str | None, phone_region: str = "US") -> str:
+    """+15551234567 as people write it: (555) 123-4567 in the clinic's own country, else in
+    international format (+44 20 7946 0958)."""
+    if not e164:
+        return ""
+    number = phonenumbers.parse(e164, None)
+    if number.country_code == phonenumbers.country_code_for_region(phone_region):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -42,7 +42,9 @@ def crisis_reference(sender_id: str, message: UserUttered) -> str:
     return "KAP-" + "".join(REFERENCE_ALPHABET[b % len(REFERENCE_ALPHABET)] for b in digest[:6])
 
 
-def crisis_draft(sender_id: str, message: UserUttered, events: list[dict[str, Any]]) -> HandoffDraft:
+def crisis_draft(
+    sender_id: str, message: UserUttered, events: list[dict[str, Any]]
+) -> HandoffDraft:
     return HandoffDraft(
         reason="crisis",
         conversation_id=sender_id,

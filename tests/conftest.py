@@ -3,6 +3,7 @@ trained model (the one `make test` trains), one in-process assistant and one act
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -113,9 +114,9 @@ def action_server(tmp_path_factory) -> str:
         stop_process(process)
 
 
-@pytest.fixture(scope="session")
-def postgres_database():
-    """A throwaway PostgreSQL database for this test run; yields its URL and drops it after."""
+@contextlib.contextmanager
+def throwaway_postgres_database():
+    """A new PostgreSQL database; yields its URL and drops it afterwards."""
     import sqlalchemy as sa
 
     name = f"kapbot_test_{uuid.uuid4().hex[:12]}"
@@ -138,6 +139,13 @@ def postgres_database():
             )
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A throwaway PostgreSQL database for this test run's data-layer tests."""
+    with throwaway_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.contact import clean_name, parse_contact_detail
+from bot.contact import clean_name, display_phone, parse_contact_detail
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,16 @@ def test_email_addresses_are_read_and_normalised(typed):
 @pytest.mark.parametrize("typed", ["", "ana@", "12", "call me maybe", "1" * 30, "a@b"])
 def test_anything_else_is_refused(typed):
     assert parse_contact_detail(typed) is None
+
+
+@pytest.mark.parametrize(
+    ("e164", "region", "shown"),
+    [
+        ("+15551234567", "US", "(555) 123-4567"),
+        ("+442079460958", "US", "+44 20 7946 0958"),
+        ("+442079460958", "GB", "020 7946 0958"),
+        (None, "US", ""),
+    ],
+)
+def test_phone_numbers_are_shown_as_people_write_them(e164, region, shown):
+    assert display_phone(e164, region) == shown

@@ -34,7 +34,12 @@ def faq_response_name(topic_id: str) -> str:
 
 # Messages that end in a yes/no question get buttons (labels from messages.yml); the payloads
 # are Rasa's own intent payloads, so a click needs no NLU.
-YES_NO_MESSAGES = ("handoff_offer_eligibility", "handoff_offer_human")
+YES_NO_MESSAGES = (
+    "handoff_offer_eligibility",
+    "handoff_offer_human",
+    "offer_booking",
+    "ask_booking_consent",
+)
 
 
 def render_responses(content: Content) -> dict[str, list[dict]]:

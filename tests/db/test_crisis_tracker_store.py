@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import sqlalchemy as sa
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -30,6 +31,11 @@ def store(database_url, monkeypatch, tmp_path):
     monkeypatch.setattr(handoff_delivery, "_recording", True)
     yield CrisisHandoffSQLTrackerStore(domain=Domain.empty(), host=database_url)
     get_settings.cache_clear()
+    # Rasa's own table: the run's PostgreSQL database is shared with the other tests.
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE IF EXISTS events"))
+    engine.dispose()
 
 
 def turn(sender: str, text: str, intent: str, reply: str, response: str) -> list:
@@ -74,9 +80,7 @@ async def test_a_saved_crisis_turn_opens_one_urgent_handoff_with_the_transcript(
     assert ("user", "is it addictive") in said
 
 
-async def test_saving_again_or_from_another_instance_opens_no_second_handoff(
-    store, database_url
-):
+async def test_saving_again_or_from_another_instance_opens_no_second_handoff(store, database_url):
     tracker = conversation(turn("", "help me", "crisis", "Call 911 or 988 now.", "utter_crisis"))
     await store.save(tracker)
     await store.save(tracker)

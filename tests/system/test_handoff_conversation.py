@@ -4,81 +4,18 @@ PostgreSQL (where the Rasa tracker store lives too)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
-import requests
 import sqlalchemy as sa
 
-from bot.db.migrate import upgrade
 from bot.db.session import session_scope
 from bot.handoffs import get_handoff, list_handoffs
-from bot.settings import PROJECT_ROOT
-from tests.conftest import free_port, stop_process, wait_for
+from tests.system.conftest import say
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def servers(request, model_path, tmp_path_factory):
-    """The action server and the Rasa server on one database; yields (rasa_url, database_url)."""
-    folder = tmp_path_factory.mktemp(f"handoff-{request.param}")
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{folder / 'kapbot.db'}"
-    else:
-        database_url = request.getfixturevalue("postgres_database")
-    upgrade(database_url)
-    actions_port, rasa_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "KAPBOT_VAR_DIR": str(folder / "var"),
-        "ACTIONS_URL": f"http://127.0.0.1:{actions_port}",
-        "CLINIC_PHONE": "(555) 777-1234",
-        "OFFICE_HOURS": "weekdays 8 to 4",
-        "NOTIFY_EMAILS": "",
-        "NOTIFY_WEBHOOK_URL": "",
-        "SANIC_HOST": "127.0.0.1",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-    }
-    logs = [open(folder / "actions.log", "w"), open(folder / "rasa.log", "w")]
-    actions = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
-        cwd=PROJECT_ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    rasa = subprocess.Popen(
-        [
-            sys.executable, "-m", "rasa", "run",
-            "--model", str(model_path),
-            "--endpoints", "endpoints.yml",
-            "--credentials", "credentials.yml",
-            "--interface", "127.0.0.1",
-            "--port", str(rasa_port),
-        ],
-        cwd=PROJECT_ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        wait_for(f"http://127.0.0.1:{actions_port}/health", actions, timeout=60)
-        wait_for(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", rasa)
-        yield f"http://127.0.0.1:{rasa_port}", database_url
-    finally:
-        stop_process(rasa)
-        stop_process(actions)
-        for log in logs:
-            log.close()
-
-
-def say(rasa_url: str, sender: str, text: str) -> str:
-    reply = requests.post(
-        f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
-    )
-    reply.raise_for_status()
-    return "\n".join(message.get("text", "") for message in reply.json())
 
 
 def test_personal_question_reaches_the_care_team_with_the_transcript(servers):

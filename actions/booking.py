@@ -1,0 +1,446 @@
+"""Booking a screening call in the chat, and cancelling one.
+
+booking_form asks for a name, a phone number, an optional email, a time and consent to be
+called, then shows a summary: book it, change a detail, or cancel. Nothing is stored until the
+visitor confirms; the database (a unique index on active bookings' slot) decides who gets a
+slot two visitors confirm at once. After three failed answers to one question the bot offers
+the clinic's phone number or a person. The texts are in content/messages.yml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.bookings import (
+    BookingError,
+    BookingNotFound,
+    SlotTaken,
+    cancel_by_visitor,
+    create_booking,
+    free_slots,
+    get_booking,
+    normalise_phone,
+)
+from bot.contact import clean_name, display_phone, parse_contact_detail
+from bot.content.model import load_content
+from bot.db.session import session_scope
+from bot.scheduling import ClinicCalendar, format_slot, nearest_free_slot, parse_slot_request
+from bot.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+BOOKING_SLOTS = (
+    "booking_name",
+    "booking_phone",
+    "booking_email",
+    "booking_slot",
+    "booking_consent",
+    "booking_confirmed",
+)
+NO_EMAIL = "none"
+NOT_RECORDED = "not_recorded"
+MAX_FAILURES = 3
+SLOT_BUTTONS = 5
+REFERENCE = re.compile(r"\bB-?\s?([2-9A-HJ-NP-Z]{8})\b", re.I)
+_SKIP_EMAIL = re.compile(r"^(skip|no|none|nope|no email|no thanks|n/?a|rather not)\b", re.I)
+# What a "change ..." answer to the summary refers to.
+_FIELDS = (
+    ("booking_slot", re.compile(r"\b(time|day|date|slot|when)\b", re.I)),
+    ("booking_phone", re.compile(r"\b(phone|number|mobile|cell)\b", re.I)),
+    ("booking_email", re.compile(r"\b(e-?mail)\b", re.I)),
+    ("booking_name", re.compile(r"\bname\b", re.I)),
+)
+_CONFIRM = re.compile(
+    r"^(book it|book|confirm|yes|yep|yeah|ok|okay|sure|looks good|correct)\b", re.I
+)
+
+T = TypeVar("T")
+
+
+def _calendar() -> ClinicCalendar:
+    return ClinicCalendar.from_settings(get_settings())
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+async def _in_thread(job: Callable[..., T], *args: Any) -> T:
+    # The database calls are blocking: keep the action server's event loop free meanwhile.
+    return await asyncio.get_running_loop().run_in_executor(None, job, *args)
+
+
+def _clinic_details() -> dict[str, str]:
+    settings = get_settings()
+    return {"clinic_phone": settings.clinic_phone, "office_hours": settings.office_hours}
+
+
+def _labels() -> dict[str, str]:
+    return load_content().messages
+
+
+def _intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def _current_free_slots() -> list[dt.datetime]:
+    with session_scope() as session:
+        return free_slots(session, _calendar(), _now())
+
+
+def _phone_in(text: str) -> str | None:
+    """The phone number in an answer such as "my number is 555 321 7788", in E.164."""
+    region = get_settings().phone_region
+    for candidate in (text, *re.findall(r"\+?[\d(][\d\s().\-]{5,}\d", text or "")):
+        e164 = normalise_phone(candidate.strip(), region)
+        if e164:
+            return e164
+    return None
+
+
+def slot_for_text(
+    text: str, free: list[dt.datetime], calendar: ClinicCalendar
+) -> dt.datetime | None:
+    """The free slot whose button the visitor pressed (its label, with or without the zone)."""
+    wanted = " ".join((text or "").lower().split())
+    for slot in free:
+        label = format_slot(slot, calendar).lower()
+        if wanted in (label, label.rsplit(" (", 1)[0]):
+            return slot
+    return None
+
+
+class ValidateBookingForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_booking_form"
+
+    def _failed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, response: str
+    ) -> dict[str, Any]:
+        """A specific re-prompt; after MAX_FAILURES on one question, other ways to book."""
+        failures = int(tracker.get_slot("booking_failures") or 0) + 1
+        dispatcher.utter_message(response=response)
+        if failures >= MAX_FAILURES:
+            dispatcher.utter_message(
+                response="utter_booking_trouble",
+                buttons=[
+                    {"title": _labels()["talk_to_person_button"], "payload": "/human_request"}
+                ],
+                **_clinic_details(),
+            )
+            failures = 0
+        return {slot: None, "booking_failures": failures}
+
+    @staticmethod
+    def _accepted(slot: str, value: Any) -> dict[str, Any]:
+        return {slot: value, "booking_failures": 0}
+
+    async def validate_booking_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        name = clean_name(value if isinstance(value, str) else "")
+        if name is None:
+            return self._failed(dispatcher, tracker, "booking_name", "utter_invalid_booking_name")
+        return self._accepted("booking_name", name)
+
+    async def validate_booking_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        e164 = _phone_in(value if isinstance(value, str) else "")
+        if e164 is None:
+            return self._failed(dispatcher, tracker, "booking_phone", "utter_invalid_booking_phone")
+        # Kept as the visitor reads it (the consent question quotes it); stored as E.164.
+        return self._accepted("booking_phone", display_phone(e164, get_settings().phone_region))
+
+    async def validate_booking_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = (value if isinstance(value, str) else "").strip()
+        if _intent(tracker) == "deny" or _SKIP_EMAIL.match(text):
+            return self._accepted("booking_email", NO_EMAIL)
+        words = [word for word in text.split() if "@" in word]
+        detail = parse_contact_detail(words[-1] if words else text)
+        if detail is None or detail.email is None:
+            return self._failed(dispatcher, tracker, "booking_email", "utter_invalid_booking_email")
+        return self._accepted("booking_email", detail.email)
+
+    async def validate_booking_slot(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = value if isinstance(value, str) else ""
+        calendar = _calendar()
+        free = await _in_thread(_current_free_slots)
+        chosen = slot_for_text(text, free, calendar)
+        if chosen is None:
+            request = parse_slot_request(text, _now(), calendar)
+            chosen = nearest_free_slot(request, free) if request else None
+            if chosen is None:
+                return self._failed(
+                    dispatcher, tracker, "booking_slot", "utter_invalid_booking_slot"
+                )
+            local = calendar.local(chosen)
+            if request.date != local.date() or (request.time and request.time != local.time()):
+                dispatcher.utter_message(
+                    response="utter_booking_slot_nearest",
+                    wanted=text.strip(),
+                    time=format_slot(chosen, calendar),
+                )
+        return self._accepted("booking_slot", chosen.isoformat())
+
+    async def validate_booking_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is True:
+            return self._accepted("booking_consent", True)
+        return self._failed(dispatcher, tracker, "booking_consent", "utter_booking_consent_needed")
+
+    async def validate_booking_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = (value if isinstance(value, str) else "").strip()
+        if re.search(r"\b(change|edit|different|another|wrong)\b", text, re.I):
+            for slot, mentions in _FIELDS:
+                if mentions.search(text):
+                    # Asked again, then the summary again.
+                    return {slot: None, "booking_confirmed": None, "booking_failures": 0}
+        if _intent(tracker) == "affirm" or _CONFIRM.match(text):
+            return await self._book(dispatcher, tracker)
+        return self._failed(
+            dispatcher, tracker, "booking_confirmed", "utter_invalid_booking_confirmation"
+        )
+
+    async def _book(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        email = tracker.get_slot("booking_email")
+        details = {
+            "slot_start": dt.datetime.fromisoformat(tracker.get_slot("booking_slot")),
+            "name": tracker.get_slot("booking_name"),
+            "phone": tracker.get_slot("booking_phone"),
+            "email": None if email in (None, NO_EMAIL) else email,
+            "consent": tracker.get_slot("booking_consent") is True,
+            "conversation_id": tracker.sender_id,
+            "handoff_reference": tracker.get_slot("booking_handoff_reference"),
+            "phone_region": get_settings().phone_region,
+        }
+
+        def store() -> str:
+            with session_scope() as session:
+                return create_booking(session, **details).reference
+
+        try:
+            reference = await _in_thread(store)
+        except SlotTaken:
+            dispatcher.utter_message(response="utter_booking_slot_taken")
+            return {"booking_slot": None, "booking_confirmed": None}
+        except Exception as error:  # noqa: BLE001 - the visitor must always get an answer
+            # The reason only: the details are personal.
+            log.error("A booking could not be stored: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_booking_not_recorded", **_clinic_details())
+            return {"booking_confirmed": NOT_RECORDED}
+        return {"booking_confirmed": reference}
+
+
+class ActionAskBookingSlot(Action):
+    """The time question, with the next free times as buttons."""
+
+    def name(self) -> str:
+        return "action_ask_booking_slot"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        calendar = _calendar()
+        try:
+            free = await _in_thread(_current_free_slots)
+        except Exception as error:  # noqa: BLE001
+            log.error("Free slots could not be read: %s", type(error).__name__)
+            free = []
+        if not free:
+            dispatcher.utter_message(response="utter_booking_no_free_slots", **_clinic_details())
+            return [ActiveLoop(None), SlotSet("requested_slot", None), *_cleared_booking()]
+        labels = [format_slot(slot, calendar) for slot in free[:SLOT_BUTTONS]]
+        dispatcher.utter_message(
+            response="utter_booking_slot_question",
+            buttons=[{"title": label, "payload": label} for label in labels],
+            timezone=str(calendar.timezone),
+        )
+        return []
+
+
+class ActionAskBookingConfirmed(Action):
+    """The summary: book it, change a detail, or cancel."""
+
+    def name(self) -> str:
+        return "action_ask_booking_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        labels = _labels()
+        email = tracker.get_slot("booking_email")
+        slot = tracker.get_slot("booking_slot")
+        buttons = [
+            {"title": labels["confirm_button"], "payload": "/affirm"},
+            *(
+                {"title": labels[key], "payload": labels[key]}
+                for key in (
+                    "change_time_button",
+                    "change_phone_button",
+                    "change_name_button",
+                    "change_email_button",
+                )
+            ),
+            {"title": labels["cancel_button"], "payload": "/stop"},
+        ]
+        dispatcher.utter_message(
+            response="utter_booking_summary",
+            buttons=buttons,
+            name=tracker.get_slot("booking_name") or "",
+            phone=tracker.get_slot("booking_phone") or "",
+            email="none" if email in (None, NO_EMAIL) else email,
+            time=format_slot(dt.datetime.fromisoformat(slot), _calendar()) if slot else "",
+        )
+        return []
+
+
+def _cleared_booking() -> list[dict[str, Any]]:
+    return [
+        *(SlotSet(slot, None) for slot in BOOKING_SLOTS),
+        SlotSet("booking_handoff_reference", None),
+        SlotSet("booking_failures", 0),
+    ]
+
+
+def calendar_url(token: str) -> str:
+    settings = get_settings()
+    base = (getattr(settings, "public_url", "") or settings.web_url).rstrip("/")
+    return f"{base}/calendar/{token}.ics"
+
+
+class ActionBookingDone(Action):
+    """After the confirmation: the reference, the time and the calendar link."""
+
+    def name(self) -> str:
+        return "action_booking_done"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        reference = tracker.get_slot("booking_confirmed")
+        if reference and reference != NOT_RECORDED:
+
+            def load() -> tuple[dt.datetime, str, str] | None:
+                with session_scope() as session:
+                    booking = get_booking(session, reference)
+                    if booking is None:
+                        return None
+                    return booking.slot_start, booking.phone, booking.calendar_token
+
+            try:
+                found = await _in_thread(load)
+            except Exception as error:  # noqa: BLE001
+                log.error("Booking %s could not be read back: %s", reference, type(error).__name__)
+                found = None
+            if found:
+                slot_start, phone, token = found
+                dispatcher.utter_message(
+                    response="utter_booking_done",
+                    reference=reference,
+                    phone=display_phone(phone, get_settings().phone_region),
+                    time=format_slot(slot_start, _calendar()),
+                    calendar_url=calendar_url(token),
+                )
+        return _cleared_booking()
+
+
+class ActionBookingStopped(Action):
+    def name(self) -> str:
+        return "action_booking_stopped"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_booking_stopped", **_clinic_details())
+        return _cleared_booking()
+
+
+# --- Cancelling with the reference and the phone number ----------------------------------------
+
+
+def reference_in(text: str) -> str | None:
+    match = REFERENCE.search(text or "")
+    return f"B-{match.group(1).upper()}" if match else None
+
+
+class ValidateCancelBookingForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_cancel_booking_form"
+
+    async def extract_cancel_reference(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # "cancel B-7KQ2M9XA": the reference given with the request needs no question.
+        if tracker.get_slot("cancel_reference") is None and _intent(tracker) == "cancel_booking":
+            reference = reference_in(tracker.latest_message.get("text", ""))
+            if reference:
+                return {"cancel_reference": reference}
+        return {}
+
+    async def validate_cancel_reference(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        reference = reference_in(value if isinstance(value, str) else "")
+        if reference is None:
+            dispatcher.utter_message(response="utter_invalid_cancel_reference")
+        return {"cancel_reference": reference}
+
+    async def validate_cancel_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        e164 = _phone_in(value if isinstance(value, str) else "")
+        if e164 is None:
+            dispatcher.utter_message(response="utter_invalid_booking_phone")
+        return {"cancel_phone": e164}
+
+
+class ActionCancelBooking(Action):
+    def name(self) -> str:
+        return "action_cancel_booking"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        reference = tracker.get_slot("cancel_reference") or ""
+        phone = tracker.get_slot("cancel_phone") or ""
+
+        def cancel() -> dt.datetime:
+            with session_scope() as session:
+                booking = cancel_by_visitor(session, reference, phone, get_settings().phone_region)
+                return booking.slot_start
+
+        try:
+            slot_start = await _in_thread(cancel)
+        except BookingNotFound:
+            dispatcher.utter_message(response="utter_booking_cancel_failed", **_clinic_details())
+        except BookingError as error:
+            # Already cancelled, or the call is over: the service says which, in plain words.
+            dispatcher.utter_message(text=str(error))
+        except Exception as error:  # noqa: BLE001
+            log.error("Cancelling booking %s failed: %s", reference, type(error).__name__)
+            dispatcher.utter_message(response="utter_booking_cancel_failed", **_clinic_details())
+        else:
+            dispatcher.utter_message(
+                response="utter_booking_cancelled",
+                reference=reference,
+                time=format_slot(slot_start, _calendar()),
+            )
+        return [SlotSet("cancel_reference", None), SlotSet("cancel_phone", None)]

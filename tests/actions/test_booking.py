@@ -1,0 +1,179 @@
+"""The booking actions' own logic, against a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.booking import (
+    NO_EMAIL,
+    ActionCancelBooking,
+    ValidateBookingForm,
+    reference_in,
+    slot_for_text,
+)
+from bot.bookings import free_slots, get_booking
+from bot.db.session import session_scope
+from bot.scheduling import ClinicCalendar, format_slot
+from bot.settings import get_settings
+
+
+@pytest.fixture
+def clinic(database_url, monkeypatch, tmp_path):
+    for name, value in {
+        "DATABASE_URL": database_url,
+        "KAPBOT_VAR_DIR": str(tmp_path / "var"),
+        "CLINIC_TIMEZONE": "America/New_York",
+        "CLINIC_DAYS": "mon,tue,wed,thu,fri,sat,sun",
+        "CLINIC_HOURS": "09:00-17:00",
+        "CLINIC_PHONE": "(555) 777-1234",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield database_url
+    get_settings.cache_clear()
+
+
+def tracker(text: str, intent: str = "inform", slots: dict | None = None) -> Tracker:
+    return Tracker(
+        sender_id="visitor-booking",
+        slots=slots or {},
+        latest_message={"intent": {"name": intent, "confidence": 0.9}, "text": text},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": "booking_form"},
+        latest_action_name="action_listen",
+    )
+
+
+def first_free_slot(url: str) -> dt.datetime:
+    with session_scope(url) as session:
+        return free_slots(
+            session,
+            ClinicCalendar.from_settings(get_settings()),
+            dt.datetime.now(dt.timezone.utc),
+        )[0]
+
+
+def filled(slot: dt.datetime, **overrides) -> dict:
+    return {
+        "booking_name": "Ana Ruiz",
+        "booking_phone": "(555) 123-4567",
+        "booking_email": NO_EMAIL,
+        "booking_slot": slot.isoformat(),
+        "booking_consent": True,
+        **overrides,
+    }
+
+
+def test_references_and_buttons_are_recognised():
+    assert reference_in("please cancel b-7kq2m9xa thanks") == "B-7KQ2M9XA"
+    assert reference_in("cancel B 7KQ2M9XA") == "B-7KQ2M9XA"
+    assert reference_in("cancel my booking") is None
+    calendar = ClinicCalendar.from_settings(get_settings())
+    slot = dt.datetime(2026, 12, 1, 15, 30, tzinfo=dt.timezone.utc)
+    label = format_slot(slot, calendar)
+    assert slot_for_text(label, [slot], calendar) == slot
+    assert slot_for_text(label.rsplit(" (", 1)[0].upper(), [slot], calendar) == slot
+    assert slot_for_text("tuesday", [slot], calendar) is None
+
+
+async def test_confirming_books_the_call_and_keeps_the_reference(clinic):
+    slot = first_free_slot(clinic)
+    dispatcher = CollectingDispatcher()
+    result = await ValidateBookingForm().validate_booking_confirmed(
+        "/affirm", dispatcher, tracker("/affirm", "affirm", filled(slot)), {}
+    )
+    reference = result["booking_confirmed"]
+    with session_scope(clinic) as session:
+        booking = get_booking(session, reference)
+        assert (booking.phone, booking.email, booking.slot_start) == ("+15551234567", None, slot)
+
+
+async def test_a_change_asks_that_question_again_and_books_nothing(clinic):
+    slot = first_free_slot(clinic)
+    for text, slot_name in [
+        ("Change the phone number", "booking_phone"),
+        ("change the time", "booking_slot"),
+        ("can I change my email", "booking_email"),
+        ("change the name", "booking_name"),
+    ]:
+        result = await ValidateBookingForm().validate_booking_confirmed(
+            text, CollectingDispatcher(), tracker(text, slots=filled(slot)), {}
+        )
+        assert result[slot_name] is None and result["booking_confirmed"] is None
+    assert first_free_slot(clinic) == slot
+
+
+async def test_a_taken_time_is_asked_again(clinic):
+    slot = first_free_slot(clinic)
+    form = ValidateBookingForm()
+    await form.validate_booking_confirmed(
+        "yes", CollectingDispatcher(), tracker("yes", "affirm", filled(slot)), {}
+    )
+    dispatcher = CollectingDispatcher()
+    second = tracker("yes", "affirm", filled(slot, booking_name="Sam Lee"))
+    result = await form.validate_booking_confirmed("yes", dispatcher, second, {})
+    assert result == {"booking_slot": None, "booking_confirmed": None}
+    assert dispatcher.messages[0]["response"] == "utter_booking_slot_taken"
+
+
+async def test_database_down_the_visitor_gets_the_phone_number(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/kapbot")
+    monkeypatch.setenv("CLINIC_PHONE", "(555) 777-1234")
+    get_settings.cache_clear()
+    try:
+        slot = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
+        dispatcher = CollectingDispatcher()
+        result = await ValidateBookingForm().validate_booking_confirmed(
+            "yes", dispatcher, tracker("yes", "affirm", filled(slot)), {}
+        )
+        assert result == {"booking_confirmed": "not_recorded"}
+        [message] = dispatcher.messages
+        assert message["response"] == "utter_booking_not_recorded"
+        assert message["clinic_phone"] == "(555) 777-1234"
+
+        cancel = CollectingDispatcher()
+        await ActionCancelBooking().run(
+            cancel, tracker("x", slots={"cancel_reference": "B-7KQ2M9XA", "cancel_phone": "1"}), {}
+        )
+        assert cancel.messages[0]["response"] == "utter_booking_cancel_failed"
+    finally:
+        get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("slot", "typed", "kept"),
+    [
+        ("booking_name", "my name is Ana Ruiz", "Ana Ruiz"),
+        ("booking_name", "555 123 4567", None),
+        ("booking_phone", "my number is 555 321 7788", "(555) 321-7788"),
+        ("booking_phone", "12", None),
+        ("booking_email", "skip", NO_EMAIL),
+        ("booking_email", "it's Ana@Example.com", "Ana@example.com"),
+        ("booking_email", "not an email", None),
+    ],
+)
+async def test_answers_are_kept_normalised_or_refused(slot, typed, kept):
+    dispatcher = CollectingDispatcher()
+    result = await getattr(ValidateBookingForm(), f"validate_{slot}")(
+        typed, dispatcher, tracker(typed), {}
+    )
+    assert result[slot] == kept
+    assert bool(dispatcher.messages) == (kept is None)
+
+
+async def test_the_third_failure_offers_the_phone_and_a_person():
+    form = ValidateBookingForm()
+    dispatcher = CollectingDispatcher()
+    result = await form.validate_booking_phone(
+        "12", dispatcher, tracker("12", slots={"booking_failures": 2}), {}
+    )
+    assert result["booking_failures"] == 0
+    responses = [m["response"] for m in dispatcher.messages]
+    assert responses == ["utter_invalid_booking_phone", "utter_booking_trouble"]
+    assert dispatcher.messages[1]["buttons"][0]["payload"] == "/human_request"
