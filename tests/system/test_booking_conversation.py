@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -202,6 +203,26 @@ def test_two_visitors_confirming_one_time_only_one_gets_it(servers, messages):
         assert [b.conversation_id for b in list_bookings(session) if b.status == "booked"].count(
             second
         ) == 0
+
+
+def test_twenty_simultaneous_confirmations_for_one_time_yield_one_booking(servers, messages):
+    rasa_url, database_url = servers
+    visitors = [new_visitor() for _ in range(20)]
+    wanted = None
+    for visitor in visitors:
+        [question] = start_booking(rasa_url, visitor, messages)
+        wanted = wanted or question["buttons"][-1]["payload"]
+        exchange(rasa_url, visitor, wanted)
+        say(rasa_url, visitor, "yes")
+    # All twenty press "Book it" at once, through the REST channel.
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        replies = list(pool.map(lambda v: say(rasa_url, v, "/affirm"), visitors))
+    booked = [r for r in replies if BOOKING_REFERENCE.search(r)]
+    assert len(booked) == 1
+    assert sum(r.startswith(messages["booking_slot_taken"]) for r in replies) == 19
+    with session_scope(database_url) as session:
+        ours = [b for b in list_bookings(session) if b.conversation_id in visitors]
+    assert len(ours) == 1 and ours[0].status == "booked"
 
 
 def test_after_an_eligibility_handoff_a_booking_carries_its_reference(servers, messages):
