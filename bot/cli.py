@@ -420,10 +420,12 @@ def bookings_cancel(reference: str) -> None:
     help="Delete handoffs created more than DAYS days ago (0 = all of them).",
 )
 def purge(days: int) -> None:
-    """Delete old handoffs (contact details, transcripts, notes) and old conversations."""
+    """Delete old handoffs (contact details, transcripts, notes), bookings of past calls and old
+    conversations."""
     import datetime as dt
 
     from bot.audit import record
+    from bot.bookings import purge_bookings_older_than
     from bot.db.models import utc_now
     from bot.db.session import session_scope
     from bot.handoffs import purge_conversations_older_than, purge_older_than
@@ -434,6 +436,7 @@ def purge(days: int) -> None:
     with session_scope() as session:
         result = purge_older_than(session, days, now=now)
         events = purge_conversations_older_than(session, days, now=now)
+        bookings = purge_bookings_older_than(session, days, now=now)
         record(
             session,
             f"cli:{user}",
@@ -441,7 +444,7 @@ def purge(days: int) -> None:
             target=f"older than {days} days",
             detail=(
                 f"handoffs={result.handoffs} turns={result.turns} notes={result.notes} "
-                f"conversation_events={events}"
+                f"conversation_events={events} bookings={bookings}"
             ),
             at=now,
         )
@@ -449,6 +452,7 @@ def purge(days: int) -> None:
     click.echo(
         f"removed {result.handoffs} handoff(s) created before {cutoff} with their contact "
         f"details, {result.turns} transcript message(s) and {result.notes} note(s); "
+        f"{bookings} booking(s) of calls before {cutoff}; "
         f"{events} conversation event(s) from the tracker store"
     )
 

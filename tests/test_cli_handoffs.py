@@ -104,6 +104,7 @@ def test_purge_removes_old_handoffs_and_says_what_it_removed(tmp_path):
     assert purged.returncode == 0, purged.stderr
     assert "removed 1 handoff(s) created before" in purged.stdout
     assert "contact details, 2 transcript message(s) and 0 note(s)" in purged.stdout
+    assert "0 booking(s) of calls before" in purged.stdout
 
     with session_scope(url) as session:
         left = set(session.execute(sa.select(Handoff.reference)).scalars())

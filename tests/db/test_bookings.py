@@ -29,6 +29,7 @@ from bot.bookings import (
     get_by_calendar_token,
     list_bookings,
     mark_done,
+    purge_bookings_older_than,
 )
 from bot.db.migrate import current_revision, downgrade, upgrade
 from bot.db.models import Booking
@@ -492,3 +493,16 @@ def test_migration_0002_adds_and_removes_only_the_bookings_table(database_url):
     book(database_url)
     with pytest.raises(SlotTaken):
         book(database_url)
+
+
+def test_purge_removes_bookings_of_past_calls_only(database_url):
+    old = book(database_url, slot=SLOT - dt.timedelta(days=40))
+    recent = book(database_url, slot=SLOT - dt.timedelta(days=2))
+    upcoming = book(database_url, slot=SLOT + dt.timedelta(days=1))
+    with session_scope(database_url) as session:
+        assert purge_bookings_older_than(session, 30, now=SLOT) == 1
+    assert reload(database_url, old.reference) is None
+    assert reload(database_url, recent.reference) is not None
+    assert reload(database_url, upcoming.reference) is not None
+    with session_scope(database_url) as session, pytest.raises(BookingError):
+        purge_bookings_older_than(session, -1)
