@@ -65,8 +65,10 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
                 settings.rasa_host,
                 "--port",
                 str(settings.rasa_port),
-                "--cors",
-                *settings.cors_origins,
+                # No --cors: browsers reach Rasa only through the socket.io channel, which
+                # checks the origin and sends the CORS headers itself (bot/channels/socketio.py);
+                # Sanic's CORS would add a second Access-Control-Allow-Origin header, which
+                # browsers refuse.
             ],
             settings.rasa_port,
             f"{settings.rasa_url}/webhooks/rest/",
@@ -185,7 +187,8 @@ def banner(settings: Settings) -> str:
         [
             "",
             "KAP Assistant is running:",
-            f"  Chat page (web app)   {settings.web_url}/",
+            f"  Website widget demo   {settings.web_url}/   (embed: {settings.web_url}/widget.js)",
+            f"  Plain chat page       {settings.web_url}/chat",
             f"  Staff console         {settings.web_url}/staff   "
             "(accounts: .venv/bin/kapbot staff add NAME --role admin)",
             f"  Web app health        {settings.web_url}/healthz",

@@ -119,6 +119,9 @@ class Settings:
         return {
             "DATABASE_URL": self.database_url,
             "ACTIONS_URL": self.actions_url,
+            # The socket.io channel (bot/channels/socketio.py) admits the web app's origins
+            # exactly as this process computed them, even when WEB_PORT came from .env.
+            "CORS_ORIGINS": ",".join(self.cors_origins),
             "RASA_TELEMETRY_ENABLED": "false",
         }
 
