@@ -293,7 +293,9 @@ def purge_older_than(session: Session, days: int, now: dt.datetime | None = None
 
 
 # Rasa's SQL tracker store keeps every conversation in this table of the same database.
-_TRACKER_EVENTS = sa.table("events", sa.column("timestamp", sa.Float))
+_TRACKER_EVENTS = sa.table(
+    "events", sa.column("timestamp", sa.Float), sa.column("sender_id", sa.String)
+)
 
 
 def purge_conversations_older_than(
@@ -308,6 +310,17 @@ def purge_conversations_older_than(
     cutoff = ((now or utc_now()) - dt.timedelta(days=days)).timestamp()
     return session.execute(
         sa.delete(_TRACKER_EVENTS).where(_TRACKER_EVENTS.c.timestamp < cutoff)
+    ).rowcount
+
+
+def delete_conversation(session: Session, conversation_id: str) -> int:
+    """Deletes one conversation from the Rasa tracker store (everything the visitor typed,
+    contact details the form collected included); returns how many events went. Hand-offs and
+    bookings already made keep their own copy: the clinic has to act on them."""
+    if not sa.inspect(session.connection()).has_table("events"):
+        return 0
+    return session.execute(
+        sa.delete(_TRACKER_EVENTS).where(_TRACKER_EVENTS.c.sender_id == conversation_id)
     ).rowcount
 
 

@@ -38,6 +38,7 @@ HANDOFF_REASONS = ("eligibility", "human_request", "crisis")
 URGENCIES = ("urgent", "normal")
 HANDOFF_STATUSES = ("open", "claimed", "resolved")
 ROLES = ("staff", "editor", "admin")
+VOTES = ("up", "down")
 SPEAKERS = ("user", "bot")
 BOOKING_STATUSES = ("booked", "cancelled", "done")
 
@@ -199,3 +200,18 @@ class Booking(Base):
             postgresql_where=sa.text("status = 'booked'"),
         ),
     )
+
+
+class AnswerFeedback(Base):
+    """A visitor's thumbs up or down on one FAQ answer in the website widget, so editors see
+    which answers visitors found unhelpful. No personal data: the topic, not the text asked."""
+
+    __tablename__ = "kap_answer_feedback"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    at = sa.Column(UTCDateTime(), nullable=False, default=utc_now)
+    conversation_id = sa.Column(sa.String(64), nullable=False, index=True)
+    topic = sa.Column(sa.String(64), nullable=False, index=True)
+    vote = sa.Column(sa.String(8), nullable=False)
+
+    __table_args__ = (sa.CheckConstraint(f"vote IN {VOTES}", name="ck_kap_answer_feedback_vote"),)

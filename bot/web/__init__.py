@@ -1,5 +1,5 @@
-"""The project's web app: health check and a plain chat page (the widget and staff console
-arrive as further blueprints)."""
+"""The project's web app: health check, the website widget and its demo page, a plain chat page
+and the staff console."""
 
 from __future__ import annotations
 
@@ -23,14 +23,17 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     if test_config:
         app.config.update(test_config)
 
-    from bot.web import chat, health, security, staff, visitor_calendar
+    from bot.web import chat, health, security, staff, visitor_calendar, widget
 
     security.init_app(app, settings)
     # A JSON API called by the chat page's script, not a form: no CSRF token to send.
     security.csrf.exempt(chat.blueprint)
+    # The widget posts JSON from the visitor's browser, with no session and no form to protect.
+    security.csrf.exempt(widget.blueprint)
     # The staff console checks the token itself, right after its sign-in check.
     security.csrf.exempt(staff.blueprint)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(widget.blueprint)
     app.register_blueprint(chat.blueprint)
     app.register_blueprint(staff.blueprint)
     app.register_blueprint(visitor_calendar.blueprint)

@@ -21,7 +21,7 @@ def _error(message: str, status: int):
     return jsonify(error=message), status
 
 
-@blueprint.get("/")
+@blueprint.get("/chat")
 def chat_page():
     return render_template("chat.html")
 

@@ -21,7 +21,6 @@ from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
 REFERENCE = "KAP-BRWS42"
 
@@ -68,20 +67,6 @@ def served(tmp_path):
     finally:
         server.shutdown()
         thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def test_sign_in_find_open_and_resolve_a_handoff(served, browser):

@@ -21,7 +21,7 @@ def test_healthz(client):
 
 
 def test_chat_page_has_the_form_disclaimer_and_crisis_numbers(client):
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/chat").get_data(as_text=True)
     assert 'id="chat-form"' in page
     assert "does not give medical advice" in page
     assert "911" in page and "988" in page

@@ -1,0 +1,317 @@
+"""The website widget in a real browser (Debian's Chromium, driven by Playwright) on the demo
+clinic page, talking to the real Rasa server (socket.io channel) and action server started as
+`kapbot serve` starts them, with the web app served on a loopback port."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from bot.db.migrate import upgrade
+from bot.db.models import AnswerFeedback
+from bot.db.session import session_scope
+from bot.runner import Supervisor, child_environment, process_specs
+from bot.settings import PROJECT_ROOT, get_settings, settings_from_env
+from bot.web import create_app
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+AXE = PROJECT_ROOT / "tests" / "browser" / "vendor" / "axe.min.js"
+DOCS = PROJECT_ROOT / "docs"
+XSS = "<img src=x onerror=alert(1)>"
+SESSION_KEY = "kapw.session"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Rasa and the action server on a SQLite database, the web app on a free port; yields
+    (web app URL, settings). Rasa admits socket.io connections from the web app's origin only."""
+    folder = tmp_path_factory.mktemp("widget")
+    port = free_port()
+    settings = settings_from_env(
+        {
+            "KAPBOT_VAR_DIR": str(folder / "var"),
+            "MODEL_DIR": str(get_settings().model_dir),
+            "DATABASE_URL": f"sqlite:///{folder / 'kapbot.db'}",
+            "WEB_PORT": str(port),
+            "RASA_PORT": str(free_port()),
+            "ACTIONS_PORT": str(free_port()),
+        }
+    )
+    upgrade(settings.database_url)
+    env = {
+        **child_environment(settings),
+        "KAPBOT_VAR_DIR": str(settings.var_dir),
+        "NOTIFY_EMAILS": "",
+        "NOTIFY_WEBHOOK_URL": "",
+    }
+    # The web app runs in this process (below), so only Rasa and the action server are children.
+    supervisor = Supervisor([spec for spec in process_specs(settings) if spec.name != "web"], env)
+    supervisor.start()
+    server = make_server("127.0.0.1", port, create_app(settings), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        not_ready = supervisor.wait_until_ready()
+        assert not_ready is None, f"{not_ready} did not start"
+        yield f"http://127.0.0.1:{port}", settings
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        supervisor.stop()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser profile at desktop size; fails the test if any dialog (alert) opens."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    yield page
+    context.close()
+    assert dialogs == [], f"a script ran and opened a dialog: {dialogs}"
+
+
+def open_widget(page, base):
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/")
+    page.get_by_role("button", name="Open chat").click()
+    expect(page.get_by_role("textbox", name="Type your message")).to_be_focused()
+    expect(page.locator(".kapw-state")).to_have_text("Online", timeout=30_000)
+
+
+def ask(page, text):
+    page.get_by_role("textbox", name="Type your message").fill(text)
+    page.get_by_role("textbox", name="Type your message").press("Enter")
+
+
+def user_messages_stored(settings, conversation_id, expected_count=None) -> list[str]:
+    """What the tracker store holds as this conversation's user messages. Rasa saves the
+    tracker just after sending the replies: with `expected_count`, wait for that many."""
+    deadline = time.monotonic() + 10
+    while True:
+        stored = _user_messages(settings, conversation_id)
+        if expected_count in (None, len(stored)) or time.monotonic() > deadline:
+            return stored
+        time.sleep(0.2)
+
+
+def _user_messages(settings, conversation_id) -> list[str]:
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user'"),
+                {"s": conversation_id},
+            ).scalars()
+            return [json.loads(row)["text"] for row in rows]
+    finally:
+        engine.dispose()
+
+
+def test_ask_click_a_suggestion_and_continue_after_a_reload(site, page):
+    from playwright.sync_api import expect
+
+    base, settings = site
+    open_widget(page, base)
+    log = page.get_by_role("log", name="Conversation")
+    expect(page.get_by_text("not medical advice")).to_be_visible()
+
+    ask(page, "Is ketamine addictive?")
+    expect(page.locator(".kapw-typing")).to_be_visible()
+    expect(log).to_contain_text("dependent", timeout=60_000)
+    expect(page.locator(".kapw-typing")).to_be_hidden(timeout=60_000)
+    expect(log).to_contain_text("Source: How Safe Is KAP?")
+
+    # A vague message gets the fallback's "did you mean" buttons.
+    ask(page, "ketamine")
+    suggestions = page.get_by_role("group", name="Suggested replies").last
+    expect(suggestions.get_by_role("button").first).to_be_visible(timeout=60_000)
+    first = suggestions.get_by_role("button").first
+    title = first.inner_text()
+    first.click()
+    expect(first).to_be_disabled()
+    expect(page.locator(".kapw-user .kapw-text").last).to_have_text(title)
+    # Each FAQ answer arrives with its own "Source: ..." line.
+    sources = page.locator(".kapw-bot").filter(has_text="Source: How Safe Is KAP?")
+    expect(sources).to_have_count(2, timeout=60_000)
+
+    conversation_id = page.evaluate(f"JSON.parse(localStorage.getItem('{SESSION_KEY}'))")
+    uuid.UUID(conversation_id)
+    page.screenshot(path=str(DOCS / "widget-desktop.png"))
+
+    # A reload keeps the conversation on screen, and the next message joins the same tracker.
+    page.reload()
+    expect(log).to_contain_text("dependent")
+    used = page.get_by_role("group", name="Suggested replies").last.get_by_role("button").first
+    expect(used).to_be_disabled()
+    expect(page.locator(".kapw-state")).to_have_text("Online", timeout=30_000)
+    ask(page, "How long does a session last?")
+    expect(sources).to_have_count(3, timeout=60_000)
+    stored = user_messages_stored(settings, conversation_id, 5)
+    # (Rasa's two-stage fallback records the clicked suggestion twice: its own doing.)
+    assert stored[:2] == ["Is ketamine addictive?", "ketamine"]
+    assert stored[-1] == "How long does a session last?"
+    assert stored.count("How long does a session last?") == 1  # nothing sent twice
+
+
+def test_rate_an_answer_then_delete_the_conversation(site, page):
+    from playwright.sync_api import expect
+
+    base, settings = site
+    open_widget(page, base)
+    ask(page, "Is ketamine addictive?")
+    page.get_by_role("button", name="Not helpful").click()
+    expect(page.get_by_text("Thank you for your feedback.")).to_be_visible()
+    expect(page.get_by_role("button", name="Helpful", exact=True)).to_be_disabled()
+    conversation_id = page.evaluate(f"JSON.parse(localStorage.getItem('{SESSION_KEY}'))")
+    with session_scope(settings.database_url) as session:
+        votes = session.query(AnswerFeedback).filter_by(conversation_id=conversation_id).all()
+        assert [(vote.topic, vote.vote) for vote in votes] == [("dependence", "down")]
+    assert user_messages_stored(settings, conversation_id, 1) == ["Is ketamine addictive?"]
+
+    page.get_by_role("button", name="Menu").click()
+    page.get_by_role("button", name="Delete this conversation").click()
+    expect(page.get_by_role("alertdialog")).to_contain_text("cannot be recovered")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator(".kapw-bot")).to_have_count(2)
+
+    page.get_by_role("button", name="Menu").click()
+    page.get_by_role("button", name="Delete this conversation").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
+    expect(page.locator(".kapw-msg")).to_have_count(0)
+    assert user_messages_stored(settings, conversation_id) == []
+    fresh = page.evaluate(f"JSON.parse(localStorage.getItem('{SESSION_KEY}'))")
+    assert fresh != conversation_id
+    # The fresh session works: the next question gets its answer under the new id.
+    ask(page, "Is ketamine addictive?")
+    expect(page.get_by_role("log", name="Conversation")).to_contain_text(
+        "dependent", timeout=60_000
+    )
+    assert user_messages_stored(settings, fresh, 1) == ["Is ketamine addictive?"]
+
+
+def test_markup_from_either_side_shows_as_text_and_no_script_runs(site, page):
+    from playwright.sync_api import expect
+
+    base, _settings = site
+    open_widget(page, base)
+    ask(page, XSS)
+    expect(page.locator(".kapw-user .kapw-text").last).to_have_text(XSS)
+    expect(page.locator(".kapw-bot")).to_have_count(1, timeout=60_000)
+
+    # A bot message carrying markup and links goes through the same rendering as a live one:
+    # put it in the stored history and reload.
+    session = page.evaluate(f"JSON.parse(localStorage.getItem('{SESSION_KEY}'))")
+    bot_text = f"{XSS} See https://example.org/kap. Not a link: javascript:alert(2)"
+    page.evaluate(
+        """([key, text]) => {
+            const history = JSON.parse(localStorage.getItem(key));
+            history.push({from: "bot", text: text, buttons: []});
+            localStorage.setItem(key, JSON.stringify(history));
+        }""",
+        [f"kapw.history.{session}", bot_text],
+    )
+    page.reload()
+    last = page.locator(".kapw-bot").last
+    expect(last.locator(".kapw-text")).to_have_text(bot_text)
+    assert page.locator(".kapw img").count() == 0
+    links = last.get_by_role("link")
+    expect(links).to_have_count(1)
+    expect(links).to_have_attribute("href", "https://example.org/kap")
+    expect(links).to_have_attribute("target", "_blank")
+    expect(links).to_have_attribute("rel", "noopener noreferrer")
+    page.wait_for_timeout(500)  # time for an injected onerror handler to fire, if there were one
+
+
+def test_keyboard_only(site, page):
+    from playwright.sync_api import expect
+
+    base, _settings = site
+    page.goto(f"{base}/")
+    launcher = page.get_by_role("button", name="Open chat")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if launcher.evaluate("element => element === document.activeElement"):
+            break
+    expect(launcher).to_be_focused()
+    page.keyboard.press("Enter")
+    box = page.get_by_role("textbox", name="Type your message")
+    expect(box).to_be_focused()
+    page.keyboard.type("Is ketamine addictive?")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("log", name="Conversation")).to_contain_text(
+        "dependent", timeout=60_000
+    )
+    # The bot's answer was announced through the live region.
+    expect(page.locator(".kapw [aria-live='polite']")).to_contain_text("Source:")
+
+    # Crisis information without a server round trip.
+    requests_made: list[str] = []
+    page.on("request", lambda request: requests_made.append(request.url))
+    page.get_by_role("link", name="Need help now?").focus()
+    page.keyboard.press("Enter")
+    crisis = page.locator(".kapw-crisis")
+    expect(crisis).to_contain_text("call 911 now")
+    expect(crisis).to_contain_text("call or text 988")
+    assert requests_made == []
+
+    page.keyboard.press("Escape")
+    expect(box).to_be_hidden()
+    expect(launcher).to_be_focused()
+
+
+def test_mobile_360_px_and_accessibility(site, browser):
+    from playwright.sync_api import expect
+
+    base, _settings = site
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    try:
+        open_widget(page, base)
+        ask(page, "Is ketamine addictive?")
+        expect(page.get_by_role("log", name="Conversation")).to_contain_text(
+            "dependent", timeout=60_000
+        )
+        panel = page.get_by_role("dialog", name="KAP Assistant chat").bounding_box()
+        assert panel["x"] >= 0 and panel["x"] + panel["width"] <= 360
+        no_sideways_scroll = "document.documentElement.scrollWidth <= 360"
+        assert page.evaluate(no_sideways_scroll)
+        for control in (
+            page.get_by_role("textbox", name="Type your message"),
+            page.get_by_role("button", name="Send"),
+            page.get_by_role("link", name="Need help now?"),
+        ):
+            expect(control).to_be_in_viewport()
+        page.screenshot(path=str(DOCS / "widget-mobile.png"))
+
+        page.add_script_tag(path=str(AXE))
+        results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        serious = [
+            (violation["id"], [node["target"] for node in violation["nodes"]])
+            for violation in results["violations"]
+            if violation["impact"] in ("serious", "critical")
+        ]
+        assert serious == []
+    finally:
+        context.close()
+
+
+def test_socketio_refuses_an_origin_not_in_cors_origins(site):
+    _base, settings = site
+    handshake = f"{settings.rasa_url}/socket.io/?EIO=4&transport=polling"
+    allowed = requests.get(handshake, headers={"Origin": settings.web_url}, timeout=10)
+    assert allowed.status_code == 200
+    assert allowed.headers["Access-Control-Allow-Origin"] == settings.web_url
+    refused = requests.get(handshake, headers={"Origin": "https://evil.example"}, timeout=10)
+    assert refused.status_code == 400
