@@ -164,6 +164,14 @@ def test_ask_click_a_suggestion_and_continue_after_a_reload(site, page):
     assert stored[-1] == "How long does a session last?"
     assert stored.count("How long does a session last?") == 1  # nothing sent twice
 
+    # Another page of the site, in another tab, shows the same conversation.
+    other_page = page.context.new_page()
+    other_page.goto(f"{base}/")
+    other_page.get_by_role("button", name="Open chat").click()
+    expect(other_page.get_by_role("log", name="Conversation")).to_contain_text(
+        "How long does a session last?"
+    )
+
 
 def test_rate_an_answer_then_delete_the_conversation(site, page):
     from playwright.sync_api import expect
@@ -199,6 +207,31 @@ def test_rate_an_answer_then_delete_the_conversation(site, page):
         "dependent", timeout=60_000
     )
     assert user_messages_stored(settings, fresh, 1) == ["Is ketamine addictive?"]
+
+
+def test_a_message_typed_while_offline_is_kept_and_sent_on_reconnecting(site, page):
+    from playwright.sync_api import expect
+
+    base, settings = site
+    # Rasa unreachable: every socket.io request fails, as when the visitor's network drops.
+    page.route("**/socket.io/**", lambda route: route.abort())
+    page.goto(f"{base}/")
+    page.get_by_role("button", name="Open chat").click()
+    expect(page.locator(".kapw-state")).to_contain_text("Offline")
+    ask(page, "Is ketamine addictive?")
+    expect(page.locator(".kapw-user")).to_contain_text("waiting to send")
+    # Even a reload while offline keeps it.
+    page.reload()
+    expect(page.locator(".kapw-user")).to_contain_text("waiting to send")
+
+    page.unroute("**/socket.io/**")
+    expect(page.locator(".kapw-state")).to_have_text("Online", timeout=30_000)
+    expect(page.get_by_role("log", name="Conversation")).to_contain_text(
+        "dependent", timeout=60_000
+    )
+    expect(page.locator(".kapw-user")).not_to_contain_text("waiting to send")
+    conversation_id = page.evaluate(f"JSON.parse(localStorage.getItem('{SESSION_KEY}'))")
+    assert user_messages_stored(settings, conversation_id, 1) == ["Is ketamine addictive?"]
 
 
 def test_markup_from_either_side_shows_as_text_and_no_script_runs(site, page):
