@@ -119,6 +119,17 @@ def _user_messages(settings, conversation_id) -> list[str]:
         engine.dispose()
 
 
+def serious_accessibility_violations(page) -> list:
+    """axe-core's serious and critical findings on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        (violation["id"], [node["target"] for node in violation["nodes"]])
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
 def test_ask_click_a_suggestion_and_continue_after_a_reload(site, page):
     from playwright.sync_api import expect
 
@@ -149,6 +160,7 @@ def test_ask_click_a_suggestion_and_continue_after_a_reload(site, page):
     conversation_id = page.evaluate(f"JSON.parse(localStorage.getItem('{SESSION_KEY}'))")
     uuid.UUID(conversation_id)
     page.screenshot(path=str(DOCS / "widget-desktop.png"))
+    assert serious_accessibility_violations(page) == []
 
     # A reload keeps the conversation on screen, and the next message joins the same tracker.
     page.reload()
@@ -328,14 +340,7 @@ def test_mobile_360_px_and_accessibility(site, browser):
             expect(control).to_be_in_viewport()
         page.screenshot(path=str(DOCS / "widget-mobile.png"))
 
-        page.add_script_tag(path=str(AXE))
-        results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        serious = [
-            (violation["id"], [node["target"] for node in violation["nodes"]])
-            for violation in results["violations"]
-            if violation["impact"] in ("serious", "critical")
-        ]
-        assert serious == []
+        assert serious_accessibility_violations(page) == []
     finally:
         context.close()
 
