@@ -28,13 +28,18 @@ from bot.bookings import (
     cancel_by_visitor,
     create_booking,
     free_slots,
-    get_booking,
     normalise_phone,
 )
 from bot.contact import clean_name, display_phone, parse_contact_detail
 from bot.content.model import load_content
 from bot.db.session import session_scope
-from bot.scheduling import ClinicCalendar, format_slot, nearest_free_slot, parse_slot_request
+from bot.scheduling import (
+    ClinicCalendar,
+    SlotRequest,
+    format_slot,
+    nearest_free_slot,
+    parse_slot_request,
+)
 from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -48,10 +53,13 @@ BOOKING_SLOTS = (
     "booking_confirmed",
 )
 NO_EMAIL = "none"
+# What booking_confirmed holds when the form ends without a booking.
 NOT_RECORDED = "not_recorded"
+CANCELLED = "cancelled"
 MAX_FAILURES = 3
 SLOT_BUTTONS = 5
-REFERENCE = re.compile(r"\bB-?\s?([2-9A-HJ-NP-Z]{8})\b", re.I)
+# Booking references: "B-" and 8 characters of bot.bookings' alphabet (no 0, 1, I, L, O).
+REFERENCE = re.compile(r"\bB[-\s]?([2-9A-HJKMNP-Z]{8})\b", re.I)
 _SKIP_EMAIL = re.compile(r"^(skip|no|none|nope|no email|no thanks|n/?a|rather not)\b", re.I)
 # What a "change ..." answer to the summary refers to.
 _FIELDS = (
@@ -60,9 +68,24 @@ _FIELDS = (
     ("booking_email", re.compile(r"\b(e-?mail)\b", re.I)),
     ("booking_name", re.compile(r"\bname\b", re.I)),
 )
+# Only an unmistakable yes books the call: "yes, but make it 3pm" is a change, not a yes.
 _CONFIRM = re.compile(
-    r"^(book it|book|confirm|yes|yep|yeah|ok|okay|sure|looks good|correct)\b", re.I
+    r"^(/affirm|yes|yes please|yep|yeah|book it|book it please|please book it|confirm|"
+    r"confirm it|go ahead|ok|okay|sure|that's right|looks good|all good|perfect)[\s.!]*$",
+    re.I,
 )
+_CHANGE = re.compile(
+    r"\b(change|edit|different|another|wrong|instead|but|actually|wait|correct|fix|update|"
+    r"not|no)\b",
+    re.I,
+)
+# A day or a time in the answer to the summary means the time is to change.
+_MENTIONS_TIME = re.compile(
+    r"\d|\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\b|\b(morning|afternoon|evening|today|"
+    r"tomorrow|week|noon)\b",
+    re.I,
+)
+_CANCEL = re.compile(r"\b(cancel|forget it|don'?t book|never ?mind)\b", re.I)
 
 T = TypeVar("T")
 
@@ -120,6 +143,48 @@ def slot_for_text(
     return None
 
 
+def failed_answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, response: str
+) -> dict[str, Any]:
+    """A specific re-prompt; after MAX_FAILURES on one question, the clinic's number and a
+    person are offered."""
+    failures = int(tracker.get_slot("booking_failures") or 0) + 1
+    dispatcher.utter_message(response=response)
+    if failures >= MAX_FAILURES:
+        person = {"title": _labels()["talk_to_person_button"], "payload": "/human_request"}
+        dispatcher.utter_message(
+            response="utter_booking_trouble", buttons=[person], **_clinic_details()
+        )
+        failures = 0
+    return {slot: None, "booking_failures": failures}
+
+
+def _still_free(text: str, free: list[dt.datetime]) -> dt.datetime | None:
+    """A time already chosen (kept as ISO 8601 in the slot) that is still free: re-validated
+    when the form starts again, it must not move."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo and moment in free else None
+
+
+def _is_what_was_asked(
+    chosen: dt.datetime, request: SlotRequest, calendar: ClinicCalendar, text: str
+) -> bool:
+    """Whether the slot picked is the one asked for (else the visitor is told it is the
+    nearest). "As soon as possible" asks for nothing in particular."""
+    if request.soonest:
+        return True
+    local = calendar.local(chosen)
+    if request.date != local.date():
+        return False
+    if request.time is not None:
+        return request.time == local.time().replace(tzinfo=None)
+    window = request.window
+    return window is None or window[0] <= local.time().replace(tzinfo=None) < window[1]
+
+
 class ValidateBookingForm(FormValidationAction):
     def name(self) -> str:
         return "validate_booking_form"
@@ -127,19 +192,7 @@ class ValidateBookingForm(FormValidationAction):
     def _failed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, response: str
     ) -> dict[str, Any]:
-        """A specific re-prompt; after MAX_FAILURES on one question, other ways to book."""
-        failures = int(tracker.get_slot("booking_failures") or 0) + 1
-        dispatcher.utter_message(response=response)
-        if failures >= MAX_FAILURES:
-            dispatcher.utter_message(
-                response="utter_booking_trouble",
-                buttons=[
-                    {"title": _labels()["talk_to_person_button"], "payload": "/human_request"}
-                ],
-                **_clinic_details(),
-            )
-            failures = 0
-        return {slot: None, "booking_failures": failures}
+        return failed_answer(dispatcher, tracker, slot, response)
 
     @staticmethod
     def _accepted(slot: str, value: Any) -> dict[str, Any]:
@@ -179,8 +232,13 @@ class ValidateBookingForm(FormValidationAction):
     ) -> dict[str, Any]:
         text = value if isinstance(value, str) else ""
         calendar = _calendar()
-        free = await _in_thread(_current_free_slots)
-        chosen = slot_for_text(text, free, calendar)
+        try:
+            free = await _in_thread(_current_free_slots)
+        except Exception as error:  # noqa: BLE001 - the visitor must always get an answer
+            log.error("Free slots could not be read: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_booking_system_down", **_clinic_details())
+            return {"booking_slot": None}
+        chosen = slot_for_text(text, free, calendar) or _still_free(text, free)
         if chosen is None:
             request = parse_slot_request(text, _now(), calendar)
             chosen = nearest_free_slot(request, free) if request else None
@@ -188,12 +246,9 @@ class ValidateBookingForm(FormValidationAction):
                 return self._failed(
                     dispatcher, tracker, "booking_slot", "utter_invalid_booking_slot"
                 )
-            local = calendar.local(chosen)
-            if request.date != local.date() or (request.time and request.time != local.time()):
+            if not _is_what_was_asked(chosen, request, calendar, text):
                 dispatcher.utter_message(
-                    response="utter_booking_slot_nearest",
-                    wanted=text.strip(),
-                    time=format_slot(chosen, calendar),
+                    response="utter_booking_slot_nearest", time=format_slot(chosen, calendar)
                 )
         return self._accepted("booking_slot", chosen.isoformat())
 
@@ -208,13 +263,18 @@ class ValidateBookingForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = (value if isinstance(value, str) else "").strip()
-        if re.search(r"\b(change|edit|different|another|wrong)\b", text, re.I):
-            for slot, mentions in _FIELDS:
-                if mentions.search(text):
-                    # Asked again, then the summary again.
-                    return {slot: None, "booking_confirmed": None, "booking_failures": 0}
-        if _intent(tracker) == "affirm" or _CONFIRM.match(text):
+        intent = _intent(tracker)
+        if intent in ("stop", "cancel_booking") or _CANCEL.search(text):
+            return {"booking_confirmed": CANCELLED}
+        if _CONFIRM.match(text) and not _CHANGE.search(text):
             return await self._book(dispatcher, tracker)
+        # Which detail to change: the one named, else the time if a day or time is mentioned.
+        for slot, mentions in _FIELDS:
+            if mentions.search(text):
+                return {slot: None, "booking_confirmed": None, "booking_failures": 0}
+        if _MENTIONS_TIME.search(text):
+            return {"booking_slot": None, "booking_confirmed": None, "booking_failures": 0}
+        # "no", "wait", anything else: nothing is booked; say what the choices are.
         return self._failed(
             dispatcher, tracker, "booking_confirmed", "utter_invalid_booking_confirmation"
         )
@@ -232,12 +292,19 @@ class ValidateBookingForm(FormValidationAction):
             "phone_region": get_settings().phone_region,
         }
 
-        def store() -> str:
+        calendar = _calendar()
+
+        def store() -> tuple[str, str] | None:
+            # The summary may have waited: the time must still be one the clinic offers (the
+            # race between visitors for it is the database's to decide, in create_booking).
+            if details["slot_start"] not in calendar.candidate_slots(_now()):
+                return None
             with session_scope() as session:
-                return create_booking(session, **details).reference
+                booking = create_booking(session, **details)
+                return booking.reference, booking.calendar_token
 
         try:
-            reference = await _in_thread(store)
+            stored = await _in_thread(store)
         except SlotTaken:
             dispatcher.utter_message(response="utter_booking_slot_taken")
             return {"booking_slot": None, "booking_confirmed": None}
@@ -246,6 +313,18 @@ class ValidateBookingForm(FormValidationAction):
             log.error("A booking could not be stored: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_booking_not_recorded", **_clinic_details())
             return {"booking_confirmed": NOT_RECORDED}
+        if stored is None:
+            dispatcher.utter_message(response="utter_booking_slot_expired")
+            return {"booking_slot": None, "booking_confirmed": None}
+        reference, token = stored
+        # Said here, from what the insert returned: no second database read that could fail.
+        dispatcher.utter_message(
+            response="utter_booking_done",
+            reference=reference,
+            phone=details["phone"],
+            time=format_slot(details["slot_start"], calendar),
+            calendar_url=calendar_url(token),
+        )
         return {"booking_confirmed": reference}
 
 
@@ -261,9 +340,10 @@ class ActionAskBookingSlot(Action):
         calendar = _calendar()
         try:
             free = await _in_thread(_current_free_slots)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:  # noqa: BLE001 - the visitor must always get an answer
             log.error("Free slots could not be read: %s", type(error).__name__)
-            free = []
+            dispatcher.utter_message(response="utter_booking_system_down", **_clinic_details())
+            return [ActiveLoop(None), SlotSet("requested_slot", None), *_cleared_booking()]
         if not free:
             dispatcher.utter_message(response="utter_booking_no_free_slots", **_clinic_details())
             return [ActiveLoop(None), SlotSet("requested_slot", None), *_cleared_booking()]
@@ -271,7 +351,7 @@ class ActionAskBookingSlot(Action):
         dispatcher.utter_message(
             response="utter_booking_slot_question",
             buttons=[{"title": label, "payload": label} for label in labels],
-            timezone=str(calendar.timezone),
+            timezone=calendar.local(_now()).tzname(),
         )
         return []
 
@@ -321,13 +401,12 @@ def _cleared_booking() -> list[dict[str, Any]]:
 
 
 def calendar_url(token: str) -> str:
-    settings = get_settings()
-    base = (getattr(settings, "public_url", "") or settings.web_url).rstrip("/")
-    return f"{base}/calendar/{token}.ics"
+    return f"{get_settings().public_base_url}/calendar/{token}.ics"
 
 
 class ActionBookingDone(Action):
-    """After the confirmation: the reference, the time and the calendar link."""
+    """After the form: the confirmation was already said by the validator (or the visitor
+    cancelled at the summary); the form's slots are cleared for a next booking."""
 
     def name(self) -> str:
         return "action_booking_done"
@@ -335,30 +414,20 @@ class ActionBookingDone(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        reference = tracker.get_slot("booking_confirmed")
-        if reference and reference != NOT_RECORDED:
+        if tracker.get_slot("booking_confirmed") == CANCELLED:
+            dispatcher.utter_message(response="utter_booking_stopped", **_clinic_details())
+        return _cleared_booking()
 
-            def load() -> tuple[dt.datetime, str, str] | None:
-                with session_scope() as session:
-                    booking = get_booking(session, reference)
-                    if booking is None:
-                        return None
-                    return booking.slot_start, booking.phone, booking.calendar_token
 
-            try:
-                found = await _in_thread(load)
-            except Exception as error:  # noqa: BLE001
-                log.error("Booking %s could not be read back: %s", reference, type(error).__name__)
-                found = None
-            if found:
-                slot_start, phone, token = found
-                dispatcher.utter_message(
-                    response="utter_booking_done",
-                    reference=reference,
-                    phone=display_phone(phone, get_settings().phone_region),
-                    time=format_slot(slot_start, _calendar()),
-                    calendar_url=calendar_url(token),
-                )
+class ActionClearBooking(Action):
+    """Forgets a booking in progress without a word (the visitor went another way)."""
+
+    def name(self) -> str:
+        return "action_clear_booking"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         return _cleared_booking()
 
 
@@ -400,16 +469,18 @@ class ValidateCancelBookingForm(FormValidationAction):
     ) -> dict[str, Any]:
         reference = reference_in(value if isinstance(value, str) else "")
         if reference is None:
-            dispatcher.utter_message(response="utter_invalid_cancel_reference")
-        return {"cancel_reference": reference}
+            return failed_answer(
+                dispatcher, tracker, "cancel_reference", "utter_invalid_cancel_reference"
+            )
+        return {"cancel_reference": reference, "booking_failures": 0}
 
     async def validate_cancel_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         e164 = _phone_in(value if isinstance(value, str) else "")
         if e164 is None:
-            dispatcher.utter_message(response="utter_invalid_booking_phone")
-        return {"cancel_phone": e164}
+            return failed_answer(dispatcher, tracker, "cancel_phone", "utter_invalid_booking_phone")
+        return {"cancel_phone": e164, "booking_failures": 0}
 
 
 class ActionCancelBooking(Action):
@@ -436,7 +507,7 @@ class ActionCancelBooking(Action):
             dispatcher.utter_message(text=str(error))
         except Exception as error:  # noqa: BLE001
             log.error("Cancelling booking %s failed: %s", reference, type(error).__name__)
-            dispatcher.utter_message(response="utter_booking_cancel_failed", **_clinic_details())
+            dispatcher.utter_message(response="utter_booking_system_down", **_clinic_details())
         else:
             dispatcher.utter_message(
                 response="utter_booking_cancelled",

@@ -88,7 +88,10 @@ def normalise_phone(phone: str, region: str = "US") -> str | None:
         number = phonenumbers.parse(phone or "", region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    # Not IS_POSSIBLE_LOCAL_ONLY: "555 1234" has no area code and could not be called back.
+    if phonenumbers.is_possible_number_with_reason(number) != (
+        phonenumbers.ValidationResult.IS_POSSIBLE
+    ):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

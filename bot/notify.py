@@ -80,7 +80,7 @@ class NotifyResult:
 
 
 def console_link(summary: HandoffSummary, settings: Settings) -> str:
-    return f"{settings.web_url}/staff/handoffs/{summary.reference}"
+    return f"{settings.public_base_url}/staff/handoffs/{summary.reference}"
 
 
 def subject(summary: HandoffSummary) -> str:

@@ -148,6 +148,7 @@ class SlotRequest:
     timezone: dt.tzinfo  # the clinic's, which `date` and `time` are on
     time: dt.time | None = None
     part_of_day: str | None = None  # a key of PARTS_OF_DAY
+    soonest: bool = False  # "as soon as possible": any time will do
 
     @property
     def window(self) -> tuple[dt.time, dt.time] | None:
@@ -236,6 +237,11 @@ def _take_time(text: str, calendar: ClinicCalendar) -> tuple[dt.time | None, str
 
 def _parse_date(text: str, local_now: dt.datetime) -> dt.date | None:
     today = local_now.date()
+    # dateparser reads "next week" as seven days from now; people mean the week that follows.
+    if text == "next week":
+        return today + dt.timedelta(days=7 - today.weekday())
+    if text == "this week":
+        return today
     ordinal = _ORDINAL_DAY.match(text)
     if ordinal:  # that day of this month, or of the next one if it is past
         weekday, day = ordinal.group(1), int(ordinal.group(2))
@@ -264,7 +270,9 @@ def _parse_date(text: str, local_now: dt.datetime) -> dt.date | None:
     found = dateparser.parse(text, languages=["en"], settings=settings)
     if found is None:
         return None
-    date = found.astimezone(local_now.tzinfo).date() if found.tzinfo else found.date()
+    # The wall-clock date dateparser read, not its offset: on the eve of a DST change it attaches
+    # the old offset, and converting would move "tomorrow" to the day after.
+    date = found.replace(tzinfo=None).date()
     # "wednesday 4" must not become some day in April.
     named = _WEEKDAY.search(text)
     if named and date.weekday() != _WEEKDAY_NUMBERS[named.group(1)]:
@@ -294,6 +302,7 @@ def parse_slot_request(text: str, now: dt.datetime, calendar: ClinicCalendar) ->
         rest = rest[: part.start()] + " " + rest[part.end() :]
 
     wanted_time, rest = _take_time(rest, calendar)
+    said_next = bool(re.search(r"\bnext\b", rest))
     rest = _NEXT_THIS.sub("", rest)
     rest = " ".join(_FILLERS.sub(" ", rest).split())
 
@@ -301,6 +310,18 @@ def parse_slot_request(text: str, now: dt.datetime, calendar: ClinicCalendar) ->
         date = _parse_date(rest, local_now)
         if date is None or not 0 <= (date - local_now.date()).days <= _MAX_REQUEST_DAYS:
             return None
+        # Today's weekday with a time ("friday at 10" on a Friday morning) is today while that
+        # time is still ahead; a bare "friday" said on a Friday means the next one.
+        named = _WEEKDAY.fullmatch(rest)
+        if (
+            named
+            and (wanted_time or part_of_day)
+            and not said_next
+            and _WEEKDAY_NUMBERS[named.group(1)] == local_now.weekday()
+            and (wanted_time is None or wanted_time > local_now.time())
+            and (part_of_day is None or PARTS_OF_DAY[part_of_day][1] > local_now.time())
+        ):
+            date = local_now.date()
     elif wanted_time or part_of_day or soonest:
         date = local_now.date()
         if wanted_time and wanted_time <= local_now.time():
@@ -309,7 +330,7 @@ def parse_slot_request(text: str, now: dt.datetime, calendar: ClinicCalendar) ->
             date += dt.timedelta(days=1)
     else:
         return None
-    return SlotRequest(date, calendar.timezone, wanted_time, part_of_day)
+    return SlotRequest(date, calendar.timezone, wanted_time, part_of_day, soonest)
 
 
 def nearest_free_slot(request: SlotRequest, free_slots: list[dt.datetime]) -> dt.datetime | None:

@@ -13,6 +13,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -72,6 +73,9 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     cors_origins: list[str] = field(default_factory=list)
+    # Where visitors and staff reach the web app (links in the chat and in notifications);
+    # empty means web_url, right for a single machine but not behind a proxy.
+    public_url: str = ""
     log_level: str = "INFO"
     # What the bot tells a visitor whose question goes to the care team.
     clinic_phone: str = "(555) 010-0000"
@@ -113,6 +117,10 @@ class Settings:
     @property
     def web_url(self) -> str:
         return f"http://{self.web_host}:{self.web_port}"
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.public_url or self.web_url).rstrip("/")
 
     def process_environment(self) -> dict[str, str]:
         """Variables that the Rasa processes need (endpoints.yml expands them)."""
@@ -237,8 +245,15 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
             f"postgresql://user@127.0.0.1:5432/kapbot, got {database_url!r}"
         )
     clinic_open, clinic_close = _hours(env)
+    public_url = env.get("PUBLIC_URL", "").strip()
+    if public_url and urlsplit(public_url).scheme not in ("http", "https"):
+        raise SettingsError(
+            f"PUBLIC_URL must be the web app's address as visitors reach it, such as "
+            f"https://chat.example-clinic.org, got {public_url!r}"
+        )
     return Settings(
         environment=env.get("KAPBOT_ENV", "development"),
+        public_url=public_url,
         var_dir=var_dir,
         database_url=database_url,
         model_dir=PROJECT_ROOT / env["MODEL_DIR"] if env.get("MODEL_DIR") else var_dir / "models",

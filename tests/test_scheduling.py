@@ -194,7 +194,8 @@ T = dt.time
 )
 def test_parse_slot_request(text, date, time, part):
     request = parse_slot_request(text, MONDAY_3PM, calendar())
-    assert request == SlotRequest(date, NEW_YORK, time, part)
+    soonest = text == "as soon as possible"
+    assert request == SlotRequest(date, NEW_YORK, time, part, soonest)
 
 
 @pytest.mark.parametrize(
@@ -269,3 +270,28 @@ def test_a_day_without_free_slots_moves_to_the_next_day_that_has_one():
 def test_no_free_slot_on_or_after_the_day_asked():
     assert nearest("dec 15") is None
     assert nearest("tuesday", []) is None
+
+
+def test_tomorrow_on_the_eve_of_a_dst_change_is_the_next_day():
+    # 23:30 on Saturday 13 March 2027 in New York; clocks go forward at 2 am on the 14th.
+    eve = dt.datetime(2027, 3, 13, 23, 30, tzinfo=NEW_YORK).astimezone(dt.timezone.utc)
+    assert parse_slot_request("tomorrow", eve, calendar()).date == D(2027, 3, 14)
+
+
+def test_next_week_is_the_week_that_follows_not_seven_days_on():
+    thursday_noon = dt.datetime(2026, 11, 26, 12, 0, tzinfo=NEW_YORK).astimezone(dt.timezone.utc)
+    assert parse_slot_request("next week", thursday_noon, calendar()).date == D(2026, 11, 30)
+
+
+@pytest.mark.parametrize(
+    ("hour", "text", "date"),
+    [
+        (8, "friday at 10", D(2026, 11, 27)),  # still ahead today
+        (11, "friday at 10", D(2026, 12, 4)),  # passed: next Friday
+        (8, "next friday at 10", D(2026, 12, 4)),
+        (8, "friday", D(2026, 12, 4)),  # a bare weekday said that day: the next one
+    ],
+)
+def test_todays_weekday_with_a_time_still_ahead_is_today(hour, text, date):
+    friday = dt.datetime(2026, 11, 27, hour, 0, tzinfo=NEW_YORK).astimezone(dt.timezone.utc)
+    assert parse_slot_request(text, friday, calendar()).date == date

@@ -117,3 +117,11 @@ def test_booking_settings_from_the_environment():
 def test_bad_booking_settings_name_the_variable_and_an_example(env, message):
     with pytest.raises(SettingsError, match=message):
         settings_from_env(env)
+
+
+def test_public_url_is_where_links_point_and_must_be_a_web_address():
+    assert settings_from_env({}).public_base_url == "http://127.0.0.1:8080"
+    behind_proxy = settings_from_env({"PUBLIC_URL": "https://chat.example-clinic.org/"})
+    assert behind_proxy.public_base_url == "https://chat.example-clinic.org"
+    with pytest.raises(SettingsError, match="PUBLIC_URL"):
+        settings_from_env({"PUBLIC_URL": "chat.example-clinic.org"})

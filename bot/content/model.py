@@ -53,6 +53,8 @@ MESSAGE_RESPONSES = {
     "booking_done": "utter_booking_done",
     "booking_not_recorded": "utter_booking_not_recorded",
     "booking_slot_taken": "utter_booking_slot_taken",
+    "booking_slot_expired": "utter_booking_slot_expired",
+    "booking_system_down": "utter_booking_system_down",
     "booking_slot_nearest": "utter_booking_slot_nearest",
     "invalid_booking_name": "utter_invalid_booking_name",
     "invalid_booking_phone": "utter_invalid_booking_phone",

@@ -12,6 +12,7 @@ from actions.booking import (
     NO_EMAIL,
     ActionCancelBooking,
     ValidateBookingForm,
+    calendar_url,
     reference_in,
     slot_for_text,
 )
@@ -127,7 +128,8 @@ async def test_database_down_the_visitor_gets_the_phone_number(monkeypatch, tmp_
     monkeypatch.setenv("CLINIC_PHONE", "(555) 777-1234")
     get_settings.cache_clear()
     try:
-        slot = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
+        calendar = ClinicCalendar.from_settings(get_settings())
+        slot = calendar.candidate_slots(dt.datetime.now(dt.timezone.utc))[0]
         dispatcher = CollectingDispatcher()
         result = await ValidateBookingForm().validate_booking_confirmed(
             "yes", dispatcher, tracker("yes", "affirm", filled(slot)), {}
@@ -141,7 +143,7 @@ async def test_database_down_the_visitor_gets_the_phone_number(monkeypatch, tmp_
         await ActionCancelBooking().run(
             cancel, tracker("x", slots={"cancel_reference": "B-7KQ2M9XA", "cancel_phone": "1"}), {}
         )
-        assert cancel.messages[0]["response"] == "utter_booking_cancel_failed"
+        assert cancel.messages[0]["response"] == "utter_booking_system_down"
     finally:
         get_settings.cache_clear()
 
@@ -177,3 +179,84 @@ async def test_the_third_failure_offers_the_phone_and_a_person():
     responses = [m["response"] for m in dispatcher.messages]
     assert responses == ["utter_invalid_booking_phone", "utter_booking_trouble"]
     assert dispatcher.messages[1]["buttons"][0]["payload"] == "/human_request"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "asked_again"),
+    [
+        ("correct the phone number", "inform", "booking_phone"),
+        ("correct the spelling of my name", "inform", "booking_name"),
+        ("sure, but can I change to friday", "affirm", "booking_slot"),
+        ("book it for tuesday instead", "inform", "booking_slot"),
+        ("yes, but make it 3pm", "affirm", "booking_slot"),
+        ("ok but the number is 555 222 3333", "affirm", "booking_phone"),
+    ],
+)
+async def test_a_yes_with_a_change_changes_and_books_nothing(clinic, text, intent, asked_again):
+    slot = first_free_slot(clinic)
+    result = await ValidateBookingForm().validate_booking_confirmed(
+        text, CollectingDispatcher(), tracker(text, intent, filled(slot)), {}
+    )
+    assert result[asked_again] is None and result["booking_confirmed"] is None
+    assert first_free_slot(clinic) == slot
+
+
+@pytest.mark.parametrize("text", ["no", "not yet", "okay wait", "hmm"])
+async def test_anything_but_a_clear_yes_books_nothing_and_lists_the_choices(clinic, text):
+    slot = first_free_slot(clinic)
+    dispatcher = CollectingDispatcher()
+    result = await ValidateBookingForm().validate_booking_confirmed(
+        text, dispatcher, tracker(text, "deny", filled(slot)), {}
+    )
+    assert result["booking_confirmed"] is None
+    assert dispatcher.messages[0]["response"] == "utter_invalid_booking_confirmation"
+    assert first_free_slot(clinic) == slot
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"), [("ok no cancel it", "stop"), ("cancel", "cancel_booking")]
+)
+async def test_cancel_at_the_summary_ends_without_a_booking(clinic, text, intent):
+    slot = first_free_slot(clinic)
+    result = await ValidateBookingForm().validate_booking_confirmed(
+        text, CollectingDispatcher(), tracker(text, intent, filled(slot)), {}
+    )
+    assert result == {"booking_confirmed": "cancelled"}
+    assert first_free_slot(clinic) == slot
+
+
+async def test_a_time_already_chosen_keeps_its_minute_when_checked_again(clinic):
+    slot = first_free_slot(clinic) + dt.timedelta(minutes=30)
+    dispatcher = CollectingDispatcher()
+    result = await ValidateBookingForm().validate_booking_slot(
+        slot.isoformat(), dispatcher, tracker(slot.isoformat()), {}
+    )
+    assert result["booking_slot"] == slot.isoformat() and dispatcher.messages == []
+
+
+async def test_a_time_in_the_past_is_not_booked(clinic):
+    past = dt.datetime(2020, 1, 6, 15, 0, tzinfo=dt.timezone.utc)
+    dispatcher = CollectingDispatcher()
+    result = await ValidateBookingForm().validate_booking_confirmed(
+        "yes", dispatcher, tracker("yes", "affirm", filled(past)), {}
+    )
+    assert result == {"booking_slot": None, "booking_confirmed": None}
+    assert dispatcher.messages[0]["response"] == "utter_booking_slot_expired"
+
+
+async def test_evening_outside_clinic_hours_is_said_to_be_the_nearest(clinic):
+    dispatcher = CollectingDispatcher()
+    result = await ValidateBookingForm().validate_booking_slot(
+        "friday evening", dispatcher, tracker("friday evening"), {}
+    )
+    assert result["booking_slot"] is not None
+    assert dispatcher.messages[0]["response"] == "utter_booking_slot_nearest"
+
+
+def test_the_calendar_link_uses_the_public_address(monkeypatch):
+    monkeypatch.setenv("PUBLIC_URL", "https://chat.example-clinic.org")
+    get_settings.cache_clear()
+    try:
+        assert calendar_url("TOKEN") == "https://chat.example-clinic.org/calendar/TOKEN.ics"
+    finally:
+        get_settings.cache_clear()
