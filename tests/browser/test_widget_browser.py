@@ -328,6 +328,13 @@ def test_mobile_360_px_and_accessibility(site, browser):
         expect(page.get_by_role("log", name="Conversation")).to_contain_text(
             "dependent", timeout=60_000
         )
+        expect(page.get_by_role("button", name="Not helpful")).to_be_visible()
+        page.screenshot(path=str(DOCS / "widget-mobile.png"))
+        # A long unbroken word wraps instead of widening the page.
+        ask(page, "x" * 300)
+        expect(page.locator(".kapw-user")).to_have_count(2)
+        long_message = page.locator(".kapw-user").last.bounding_box()
+        assert long_message["x"] >= 0 and long_message["x"] + long_message["width"] <= 360
         panel = page.get_by_role("dialog", name="KAP Assistant chat").bounding_box()
         assert panel["x"] >= 0 and panel["x"] + panel["width"] <= 360
         no_sideways_scroll = "document.documentElement.scrollWidth <= 360"
@@ -338,7 +345,6 @@ def test_mobile_360_px_and_accessibility(site, browser):
             page.get_by_role("link", name="Need help now?"),
         ):
             expect(control).to_be_in_viewport()
-        page.screenshot(path=str(DOCS / "widget-mobile.png"))
 
         assert serious_accessibility_violations(page) == []
     finally:

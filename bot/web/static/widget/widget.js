@@ -161,15 +161,32 @@
   function voteControls(entry) {
     var box = el("div", { "class": "kapw-vote", role: "group", "aria-label": "Was this answer helpful?" });
     box.appendChild(el("span", { "aria-hidden": "true", text: "Helpful?" }));
-    // Words, not emoji: a visitor's device may have no emoji font.
-    [["up", "Yes", "Helpful"], ["down", "No", "Not helpful"]].forEach(function (v) {
-      var b = el("button", { type: "button", "aria-label": v[2], "aria-pressed": String(entry.vote === v[0]), text: v[1] });
+    [["up", "Helpful"], ["down", "Not helpful"]].forEach(function (v) {
+      var b = el("button", { type: "button", "aria-label": v[1], "aria-pressed": String(entry.vote === v[0]) });
+      b.appendChild(thumb(v[0] === "down"));
       if (entry.vote) b.disabled = true;
       b.addEventListener("click", function () { vote(entry, v[0]); });
       box.appendChild(b);
     });
     if (entry.vote) box.appendChild(el("span", { "class": "kapw-note", text: "Thank you for your feedback." }));
     return box;
+  }
+
+  // A drawn thumb rather than an emoji: not every visitor's device has an emoji font.
+  var SVG = "http://www.w3.org/2000/svg";
+  function thumb(down) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "18");
+    svg.setAttribute("height", "18");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", "M2 10h4v11H2zM8 10l4-8c1.5 0 2.6 1.1 2.3 2.6L13.5 9H20a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 18.6 21H8z");
+    path.setAttribute("fill", "currentColor");
+    if (down) path.setAttribute("transform", "rotate(180 12 12)");
+    svg.appendChild(path);
+    return svg;
   }
 
   function redraw() {
