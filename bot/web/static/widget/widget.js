@@ -65,9 +65,10 @@
   var css = el("link", { rel: "stylesheet", href: HOST + "static/widget/widget.css" });
   document.head.appendChild(css);
 
+  // The visible text is the accessible name, so voice-control users can say what they see.
   var launcher = el("button", {
-    type: "button", "class": "kapw-launcher", "aria-label": "Open chat",
-    "aria-expanded": "false", "aria-controls": "kapw-panel", text: "Chat with us"
+    type: "button", "class": "kapw-launcher",
+    "aria-expanded": "false", "aria-controls": "kapw-panel", text: "Open chat"
   });
   var state = el("span", { "class": "kapw-state", role: "status", text: "Connecting…" });
   var menuButton = el("button", {
@@ -88,6 +89,10 @@
     el("p", { text: "If you or someone else is in danger, call 911 now." }),
     el("p", { text: "If you are thinking about suicide or are in crisis, call or text 988 (Suicide & Crisis Lifeline), any time, day or night." })
   ]);
+  var hint = el("p", {
+    "class": "kapw-hint",
+    text: "Ask a question about the safety of ketamine-assisted psychotherapy, such as \u201cIs ketamine addictive?\u201d"
+  });
   var log = el("div", { "class": "kapw-log", role: "log", "aria-live": "off", "aria-label": "Conversation", tabindex: "0" });
   // Only the bot's new messages are announced, once each (the log itself stays quiet).
   var announcer = el("div", { "class": "kapw-sr", "aria-live": "polite", "aria-atomic": "true" });
@@ -109,7 +114,7 @@
       document.createTextNode("An automated assistant with general information, not medical advice. "),
       helpLink
     ]),
-    crisis, log, typing, announcer, form
+    crisis, hint, log, typing, announcer, form
   ]);
   var root = el("div", { "class": "kapw" }, [panel, launcher]);
   document.body.appendChild(root);
@@ -190,6 +195,7 @@
   }
 
   function redraw() {
+    hint.hidden = history.length > 0;
     log.textContent = "";
     history.forEach(function (entry, i) { log.appendChild(render(entry, i)); });
     log.scrollTop = log.scrollHeight;
@@ -206,6 +212,7 @@
 
   function add(entry) {
     history.push(entry);
+    hint.hidden = true;
     save();
     log.appendChild(render(entry, history.length - 1));
     log.scrollTop = log.scrollHeight;
