@@ -52,7 +52,7 @@ def allow_the_clinic_sites(response):
 
 def conversation_id_from(body) -> str | None:
     value = body.get("conversation_id") if isinstance(body, dict) else None
-    return value if isinstance(value, str) and CONVERSATION_ID.match(value) else None
+    return value if isinstance(value, str) and CONVERSATION_ID.fullmatch(value) else None
 
 
 def _content() -> Content:

@@ -298,8 +298,10 @@ def test_keyboard_only(site, page):
     expect(page.get_by_role("log", name="Conversation")).to_contain_text(
         "dependent", timeout=60_000
     )
-    # The bot's answer was announced through the live region.
-    expect(page.locator(".kapw [aria-live='polite']")).to_contain_text("Source:")
+    # The answer itself, not only its last message (the source line), reaches the live region.
+    region = page.locator(".kapw [aria-live='polite']")
+    expect(region).to_contain_text("dependent")
+    expect(region).to_contain_text("Source:")
 
     # Crisis information without a server round trip.
     requests_made: list[str] = []

@@ -101,6 +101,7 @@ def test_a_vote_is_stored_with_the_topic_not_the_text(client, database_url):
     ("change", "status"),
     [
         ({"conversation_id": "not-a-uuid"}, 400),
+        ({"conversation_id": "0b8f8f7e-7c1e-4d5a-9d7e-3f2a1b0c9d8e\n"}, 400),
         ({"vote": "meh"}, 400),
         ({"vote": None}, 400),
         ({"answer_text": None}, 400),

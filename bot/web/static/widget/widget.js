@@ -15,6 +15,10 @@
   var BOT_URL = script.getAttribute("data-bot-url") || HOST;
   var KEY_SESSION = "kapw.session";
   var KEY_OPEN = "kapw.open";
+  var KEY_ACTIVE = "kapw.lastActive";
+  // On a shared computer the next person must not find this conversation: after a day without
+  // use the browser forgets it (the clinic's copy follows the clinic's retention).
+  var FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
   var MAX_HISTORY = 200;
   var MAX_CHARS = 2000;
   var URL_PATTERN = /https?:\/\/[^\s<>"']+/g;
@@ -42,6 +46,11 @@
   }
 
   var sessionId = load(KEY_SESSION, null);
+  if (sessionId && Date.now() - load(KEY_ACTIVE, 0) > FORGET_AFTER_MS) {
+    store("kapw.history." + sessionId, undefined);
+    store("kapw.queue." + sessionId, undefined);
+    sessionId = null;
+  }
   if (!sessionId) { sessionId = newId(); store(KEY_SESSION, sessionId); }
   // Rasa's socket.io channel never re-sends a conversation, so the visible history lives here;
   // the queue holds what the visitor typed until the server acknowledged it.
@@ -95,7 +104,11 @@
   });
   var log = el("div", { "class": "kapw-log", role: "log", "aria-live": "off", "aria-label": "Conversation", tabindex: "0" });
   // Only the bot's new messages are announced, once each (the log itself stays quiet).
-  var announcer = el("div", { "class": "kapw-sr", "aria-live": "polite", "aria-atomic": "true" });
+  // One node per message: a reply arrives as several messages at once, and replacing one
+  // node's text would let screen readers announce only the last of them.
+  var announcer = el("div", {
+    "class": "kapw-sr", "aria-live": "polite", "aria-atomic": "false", "aria-relevant": "additions"
+  });
   var typing = el("div", { "class": "kapw-typing", hidden: "", text: "The assistant is typing…" });
   var input = el("input", {
     id: "kapw-input", type: "text", maxlength: String(MAX_CHARS), autocomplete: "off",
@@ -208,6 +221,12 @@
     }
     store(historyKey(), history);
     store(queueKey(), queue);
+    store(KEY_ACTIVE, Date.now());
+  }
+
+  function announce(text) {
+    announcer.appendChild(el("p", {}, [document.createTextNode(text)]));
+    while (announcer.childNodes.length > 6) announcer.removeChild(announcer.firstChild);
   }
 
   function add(entry) {
@@ -216,7 +235,7 @@
     save();
     log.appendChild(render(entry, history.length - 1));
     log.scrollTop = log.scrollHeight;
-    if (entry.from === "bot") announcer.textContent = entry.text;
+    if (entry.from === "bot") announce(entry.text);
   }
 
   // ---- Talking to Rasa. ----
@@ -326,6 +345,13 @@
   }
 
   function deleteConversation() {
+    if (inFlight || queue.length) {
+      // Rasa would write the conversation back when it finishes the reply it is working on.
+      closeConfirm();
+      announce("Please wait for the assistant's reply, then delete the conversation.");
+      showState("Wait for the reply, then delete", confirmed);
+      return;
+    }
     post("api/conversations/delete", { conversation_id: sessionId }).then(function () {
       store(historyKey(), undefined);
       store(queueKey(), undefined);
@@ -334,20 +360,21 @@
       history = []; queue = []; inFlight = null;
       redraw();
       closeConfirm();
-      announcer.textContent = "The conversation was deleted. A new one has started.";
-      // A new session id means a new room: ask for it on the same connection.
+      announce("The conversation was deleted. A new one has started.");
+      // A new connection for the new session: Rasa never takes a connection out of the old
+      // conversation's room, so late replies to it must not reach this one.
       confirmed = false;
-      if (socket && socket.connected) socket.emit("session_request", { session_id: sessionId });
+      if (socket) { socket.disconnect(); socket.connect(); }
       input.focus();
     }).catch(function () {
       closeConfirm();
-      announcer.textContent = "The conversation could not be deleted. Please try again later.";
+      announce("The conversation could not be deleted. Please try again later.");
     });
   }
 
   // ---- Opening, closing, keyboard. ----
 
-  function setOpen(open) {
+  function setOpen(open, quietly) {
     panel.hidden = !open;
     launcher.hidden = open;
     launcher.setAttribute("aria-expanded", String(open));
@@ -355,10 +382,11 @@
     if (open) {
       if (!socket) connect();
       redraw();
-      input.focus();
+      // Restoring the open widget on a new page must not take focus away from that page.
+      if (!quietly) input.focus();
     } else {
       closeMenu();
-      launcher.focus();
+      if (!quietly) launcher.focus();
     }
   }
   function closeMenu() {
@@ -408,7 +436,7 @@
   client.onload = function () {
     var wasOpen = false;
     try { wasOpen = sessionStorage.getItem(KEY_OPEN) === "1"; } catch (e) { /* private mode */ }
-    if (wasOpen) setOpen(true);
+    if (wasOpen) setOpen(true, true);
     else if (queue.length) connect();
   };
   client.onerror = function () { showState("Offline", false); };
