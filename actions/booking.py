@@ -9,18 +9,17 @@ the clinic's phone number or a person. The texts are in content/messages.yml.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.shared import clinic_details, content, in_thread, latest_intent
 from bot.bookings import (
     BookingError,
     BookingNotFound,
@@ -28,10 +27,9 @@ from bot.bookings import (
     cancel_by_visitor,
     create_booking,
     free_slots,
-    normalise_phone,
 )
-from bot.contact import clean_name, display_phone, parse_contact_detail
-from bot.content.model import load_content
+from bot.contact import clean_name, display_phone, parse_contact_detail, phone_in
+from bot.db.models import utc_now
 from bot.db.session import session_scope
 from bot.scheduling import (
     ClinicCalendar,
@@ -87,48 +85,14 @@ _MENTIONS_TIME = re.compile(
 )
 _CANCEL = re.compile(r"\b(cancel|forget it|don'?t book|never ?mind)\b", re.I)
 
-T = TypeVar("T")
-
 
 def _calendar() -> ClinicCalendar:
     return ClinicCalendar.from_settings(get_settings())
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-async def _in_thread(job: Callable[..., T], *args: Any) -> T:
-    # The database calls are blocking: keep the action server's event loop free meanwhile.
-    return await asyncio.get_running_loop().run_in_executor(None, job, *args)
-
-
-def _clinic_details() -> dict[str, str]:
-    settings = get_settings()
-    return {"clinic_phone": settings.clinic_phone, "office_hours": settings.office_hours}
-
-
-def _labels() -> dict[str, str]:
-    return load_content().messages
-
-
-def _intent(tracker: Tracker) -> str | None:
-    return (tracker.latest_message.get("intent") or {}).get("name")
-
-
 def _current_free_slots() -> list[dt.datetime]:
     with session_scope() as session:
-        return free_slots(session, _calendar(), _now())
-
-
-def _phone_in(text: str) -> str | None:
-    """The phone number in an answer such as "my number is 555 321 7788", in E.164."""
-    region = get_settings().phone_region
-    for candidate in (text, *re.findall(r"\+?[\d(][\d\s().\-]{5,}\d", text or "")):
-        e164 = normalise_phone(candidate.strip(), region)
-        if e164:
-            return e164
-    return None
+        return free_slots(session, _calendar(), utc_now())
 
 
 def slot_for_text(
@@ -151,9 +115,9 @@ def failed_answer(
     failures = int(tracker.get_slot("booking_failures") or 0) + 1
     dispatcher.utter_message(response=response)
     if failures >= MAX_FAILURES:
-        person = {"title": _labels()["talk_to_person_button"], "payload": "/human_request"}
+        person = {"title": content().messages["talk_to_person_button"], "payload": "/human_request"}
         dispatcher.utter_message(
-            response="utter_booking_trouble", buttons=[person], **_clinic_details()
+            response="utter_booking_trouble", buttons=[person], **clinic_details()
         )
         failures = 0
     return {slot: None, "booking_failures": failures}
@@ -169,9 +133,7 @@ def _still_free(text: str, free: list[dt.datetime]) -> dt.datetime | None:
     return moment if moment.tzinfo and moment in free else None
 
 
-def _is_what_was_asked(
-    chosen: dt.datetime, request: SlotRequest, calendar: ClinicCalendar, text: str
-) -> bool:
+def _is_what_was_asked(chosen: dt.datetime, request: SlotRequest, calendar: ClinicCalendar) -> bool:
     """Whether the slot picked is the one asked for (else the visitor is told it is the
     nearest). "As soon as possible" asks for nothing in particular."""
     if request.soonest:
@@ -209,7 +171,7 @@ class ValidateBookingForm(FormValidationAction):
     async def validate_booking_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        e164 = _phone_in(value if isinstance(value, str) else "")
+        e164 = phone_in(value if isinstance(value, str) else "", get_settings().phone_region)
         if e164 is None:
             return self._failed(dispatcher, tracker, "booking_phone", "utter_invalid_booking_phone")
         # Kept as the visitor reads it (the consent question quotes it); stored as E.164.
@@ -219,7 +181,7 @@ class ValidateBookingForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = (value if isinstance(value, str) else "").strip()
-        if _intent(tracker) == "deny" or _SKIP_EMAIL.match(text):
+        if latest_intent(tracker) == "deny" or _SKIP_EMAIL.match(text):
             return self._accepted("booking_email", NO_EMAIL)
         words = [word for word in text.split() if "@" in word]
         detail = parse_contact_detail(words[-1] if words else text)
@@ -233,20 +195,20 @@ class ValidateBookingForm(FormValidationAction):
         text = value if isinstance(value, str) else ""
         calendar = _calendar()
         try:
-            free = await _in_thread(_current_free_slots)
+            free = await in_thread(_current_free_slots)
         except Exception as error:  # noqa: BLE001 - the visitor must always get an answer
             log.error("Free slots could not be read: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_booking_system_down", **_clinic_details())
+            dispatcher.utter_message(response="utter_booking_system_down", **clinic_details())
             return {"booking_slot": None}
         chosen = slot_for_text(text, free, calendar) or _still_free(text, free)
         if chosen is None:
-            request = parse_slot_request(text, _now(), calendar)
+            request = parse_slot_request(text, utc_now(), calendar)
             chosen = nearest_free_slot(request, free) if request else None
             if chosen is None:
                 return self._failed(
                     dispatcher, tracker, "booking_slot", "utter_invalid_booking_slot"
                 )
-            if not _is_what_was_asked(chosen, request, calendar, text):
+            if not _is_what_was_asked(chosen, request, calendar):
                 dispatcher.utter_message(
                     response="utter_booking_slot_nearest", time=format_slot(chosen, calendar)
                 )
@@ -263,7 +225,7 @@ class ValidateBookingForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = (value if isinstance(value, str) else "").strip()
-        intent = _intent(tracker)
+        intent = latest_intent(tracker)
         if intent in ("stop", "cancel_booking") or _CANCEL.search(text):
             return {"booking_confirmed": CANCELLED}
         if _CONFIRM.match(text) and not _CHANGE.search(text):
@@ -297,21 +259,21 @@ class ValidateBookingForm(FormValidationAction):
         def store() -> tuple[str, str] | None:
             # The summary may have waited: the time must still be one the clinic offers (the
             # race between visitors for it is the database's to decide, in create_booking).
-            if details["slot_start"] not in calendar.candidate_slots(_now()):
+            if details["slot_start"] not in calendar.candidate_slots(utc_now()):
                 return None
             with session_scope() as session:
                 booking = create_booking(session, **details)
                 return booking.reference, booking.calendar_token
 
         try:
-            stored = await _in_thread(store)
+            stored = await in_thread(store)
         except SlotTaken:
             dispatcher.utter_message(response="utter_booking_slot_taken")
             return {"booking_slot": None, "booking_confirmed": None}
         except Exception as error:  # noqa: BLE001 - the visitor must always get an answer
             # The reason only: the details are personal.
             log.error("A booking could not be stored: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_booking_not_recorded", **_clinic_details())
+            dispatcher.utter_message(response="utter_booking_not_recorded", **clinic_details())
             return {"booking_confirmed": NOT_RECORDED}
         if stored is None:
             dispatcher.utter_message(response="utter_booking_slot_expired")
@@ -339,19 +301,20 @@ class ActionAskBookingSlot(Action):
     ) -> list[dict[str, Any]]:
         calendar = _calendar()
         try:
-            free = await _in_thread(_current_free_slots)
+            free = await in_thread(_current_free_slots)
+            problem = None if free else "utter_booking_no_free_slots"
         except Exception as error:  # noqa: BLE001 - the visitor must always get an answer
             log.error("Free slots could not be read: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_booking_system_down", **_clinic_details())
-            return [ActiveLoop(None), SlotSet("requested_slot", None), *_cleared_booking()]
-        if not free:
-            dispatcher.utter_message(response="utter_booking_no_free_slots", **_clinic_details())
+            problem = "utter_booking_system_down"
+        if problem:
+            # No time can be offered: the booking ends here, with the clinic's number.
+            dispatcher.utter_message(response=problem, **clinic_details())
             return [ActiveLoop(None), SlotSet("requested_slot", None), *_cleared_booking()]
         labels = [format_slot(slot, calendar) for slot in free[:SLOT_BUTTONS]]
         dispatcher.utter_message(
             response="utter_booking_slot_question",
             buttons=[{"title": label, "payload": label} for label in labels],
-            timezone=calendar.local(_now()).tzname(),
+            timezone=calendar.local(utc_now()).tzname(),
         )
         return []
 
@@ -365,7 +328,7 @@ class ActionAskBookingConfirmed(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        labels = _labels()
+        labels = content().messages
         email = tracker.get_slot("booking_email")
         slot = tracker.get_slot("booking_slot")
         buttons = [
@@ -415,7 +378,7 @@ class ActionBookingDone(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         if tracker.get_slot("booking_confirmed") == CANCELLED:
-            dispatcher.utter_message(response="utter_booking_stopped", **_clinic_details())
+            dispatcher.utter_message(response="utter_booking_stopped", **clinic_details())
         return _cleared_booking()
 
 
@@ -432,13 +395,15 @@ class ActionClearBooking(Action):
 
 
 class ActionBookingStopped(Action):
+    """ "stop" during the form: nothing is booked."""
+
     def name(self) -> str:
         return "action_booking_stopped"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(response="utter_booking_stopped", **_clinic_details())
+        dispatcher.utter_message(response="utter_booking_stopped", **clinic_details())
         return _cleared_booking()
 
 
@@ -458,7 +423,10 @@ class ValidateCancelBookingForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         # "cancel B-7KQ2M9XA": the reference given with the request needs no question.
-        if tracker.get_slot("cancel_reference") is None and _intent(tracker) == "cancel_booking":
+        if (
+            tracker.get_slot("cancel_reference") is None
+            and latest_intent(tracker) == "cancel_booking"
+        ):
             reference = reference_in(tracker.latest_message.get("text", ""))
             if reference:
                 return {"cancel_reference": reference}
@@ -477,7 +445,7 @@ class ValidateCancelBookingForm(FormValidationAction):
     async def validate_cancel_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        e164 = _phone_in(value if isinstance(value, str) else "")
+        e164 = phone_in(value if isinstance(value, str) else "", get_settings().phone_region)
         if e164 is None:
             return failed_answer(dispatcher, tracker, "cancel_phone", "utter_invalid_booking_phone")
         return {"cancel_phone": e164, "booking_failures": 0}
@@ -499,15 +467,15 @@ class ActionCancelBooking(Action):
                 return booking.slot_start
 
         try:
-            slot_start = await _in_thread(cancel)
+            slot_start = await in_thread(cancel)
         except BookingNotFound:
-            dispatcher.utter_message(response="utter_booking_cancel_failed", **_clinic_details())
+            dispatcher.utter_message(response="utter_booking_cancel_failed", **clinic_details())
         except BookingError as error:
             # Already cancelled, or the call is over: the service says which, in plain words.
             dispatcher.utter_message(text=str(error))
         except Exception as error:  # noqa: BLE001
             log.error("Cancelling booking %s failed: %s", reference, type(error).__name__)
-            dispatcher.utter_message(response="utter_booking_system_down", **_clinic_details())
+            dispatcher.utter_message(response="utter_booking_system_down", **clinic_details())
         else:
             dispatcher.utter_message(
                 response="utter_booking_cancelled",

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.content.model import Content, load_content
+from actions.shared import content
+from bot.content.model import Content
 
 MAX_SUGGESTIONS = 3
-
-
-@functools.lru_cache(maxsize=1)
-def _content() -> Content:
-    return load_content()
 
 
 def suggested_topics(parse_data: dict[str, Any], limit: int = MAX_SUGGESTIONS) -> list[str]:
@@ -52,6 +47,6 @@ class ActionDidYouMean(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        buttons = did_you_mean_buttons(tracker.latest_message, _content())
+        buttons = did_you_mean_buttons(tracker.latest_message, content())
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
         return []

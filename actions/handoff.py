@@ -9,7 +9,6 @@ server (bot/rasa_tracker_store.py), so the crisis reply never waits on it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -18,6 +17,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.shared import clinic_details, in_thread, latest_intent
 from bot.contact import clean_name, display_phone, parse_contact_detail
 from bot.handoff_delivery import record_handoff
 from bot.handoffs import Contact, HandoffDraft, transcript_from_events
@@ -32,11 +32,6 @@ OFFER_REASONS = {
     "utter_handoff_offer_eligibility": "eligibility",
     "utter_handoff_offer_human": "human_request",
 }
-
-
-def _clinic_details() -> dict[str, str]:
-    settings = get_settings()
-    return {"clinic_phone": settings.clinic_phone, "office_hours": settings.office_hours}
 
 
 def _cleared_slots() -> list[dict[str, Any]]:
@@ -70,7 +65,7 @@ class ActionDeclineHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(response="utter_handoff_declined", **_clinic_details())
+        dispatcher.utter_message(response="utter_handoff_declined", **clinic_details())
         return _cleared_slots()
 
 
@@ -83,15 +78,14 @@ class ActionHandoffStopped(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(response="utter_handoff_stopped", **_clinic_details())
+        dispatcher.utter_message(response="utter_handoff_stopped", **clinic_details())
         return _cleared_slots()
 
 
 def _explain_refusal(dispatcher: CollectingDispatcher, tracker: Tracker, response: str) -> None:
     """Why an answer was not taken. Another personal clinical remark mid-form is not an error:
     it is already in the transcript that goes to the care team."""
-    intent = (tracker.latest_message.get("intent") or {}).get("name")
-    if intent == "eligibility":
+    if latest_intent(tracker) == "eligibility":
         dispatcher.utter_message(response="utter_handoff_question_added")
     else:
         dispatcher.utter_message(response=response)
@@ -132,7 +126,7 @@ class ActionSubmitHandoff(Action):
     ) -> list[dict[str, Any]]:
         if tracker.get_slot("contact_consent") is not True:
             # No consent, no contact: nothing personal is stored.
-            dispatcher.utter_message(response="utter_handoff_declined", **_clinic_details())
+            dispatcher.utter_message(response="utter_handoff_declined", **clinic_details())
             return _cleared_slots()
         detail = parse_contact_detail(
             tracker.get_slot("contact_detail") or "", get_settings().phone_region
@@ -151,14 +145,14 @@ class ActionSubmitHandoff(Action):
             ),
         )
         try:
-            stored = await asyncio.get_running_loop().run_in_executor(None, record_handoff, draft)
+            stored = await in_thread(record_handoff, draft)
         except Exception as error:  # noqa: BLE001 - the visitor must always get an answer
             log.error("Handoff %s could not be recorded: %s", draft.reference, type(error).__name__)
             stored = False
         dispatcher.utter_message(
             response="utter_handoff_recorded" if stored else "utter_handoff_not_recorded",
             reference=draft.reference,
-            **_clinic_details(),
+            **clinic_details(),
         )
         if not stored or reason != "eligibility":
             return _cleared_slots()

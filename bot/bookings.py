@@ -21,18 +21,18 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-import phonenumbers
 import sqlalchemy as sa
 from icalendar import Alarm, Calendar, Event
 from sqlalchemy.orm import Session
 
+from bot.contact import normalise_phone
 from bot.db.models import BOOKING_STATUSES, Booking, utc_now
+from bot.handoffs import REFERENCE_ALPHABET
 from bot.scheduling import ClinicCalendar, format_slot
 
 log = logging.getLogger(__name__)
 
 # As handoff references (no 0/O, 1/I/L: read out over the phone), but "B-" and eight characters.
-_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 _ATTEMPTS = 3
 
 # What the visitor's calendar entry says to have ready. Kept here rather than in content/: it is
@@ -66,7 +66,7 @@ class BookingNotFound(BookingError):
 
 
 def new_reference() -> str:
-    return "B-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    return "B-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
 
 
 def new_calendar_token() -> str:
@@ -80,20 +80,6 @@ def _require_aware(value: dt.datetime, what: str) -> None:
 
 def normalise_reference(reference: str) -> str:
     return "".join((reference or "").split()).upper()
-
-
-def normalise_phone(phone: str, region: str = "US") -> str | None:
-    """`phone` in E.164 (+15550100000), or None if it is not a possible phone number."""
-    try:
-        number = phonenumbers.parse(phone or "", region)
-    except phonenumbers.NumberParseException:
-        return None
-    # Not IS_POSSIBLE_LOCAL_ONLY: "555 1234" has no area code and could not be called back.
-    if phonenumbers.is_possible_number_with_reason(number) != (
-        phonenumbers.ValidationResult.IS_POSSIBLE
-    ):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 # --- Slots ------------------------------------------------------------------------------------

@@ -81,3 +81,26 @@ def display_phone(e164: str | None, phone_region: str = "US") -> str:
     if number.country_code == phonenumbers.country_code_for_region(phone_region):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def normalise_phone(phone: str, region: str = "US") -> str | None:
+    """`phone` in E.164 (+15550100000), or None if it is not a possible phone number."""
+    try:
+        number = phonenumbers.parse(phone or "", region)
+    except phonenumbers.NumberParseException:
+        return None
+    # Not IS_POSSIBLE_LOCAL_ONLY: "555 1234" has no area code and could not be called back.
+    if phonenumbers.is_possible_number_with_reason(number) != (
+        phonenumbers.ValidationResult.IS_POSSIBLE
+    ):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_in(text: str, phone_region: str = "US") -> str | None:
+    """The phone number in an answer such as "my number is 555 321 7788", in E.164."""
+    for candidate in (text, *re.findall(r"\+?[\d(][\d\s().\-]{5,}\d", text or "")):
+        e164 = normalise_phone(candidate.strip(), phone_region)
+        if e164:
+            return e164
+    return None

@@ -149,6 +149,20 @@ def postgres_database():
 
 
 @pytest.fixture
+def environment(monkeypatch):
+    """Sets environment variables for one test and makes settings re-read them; both are undone
+    after the test."""
+
+    def set_variables(**variables: str) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield set_variables
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def settings_for(tmp_path):
     """Settings with free ports and state under a temporary folder."""
 

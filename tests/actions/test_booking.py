@@ -23,19 +23,16 @@ from bot.settings import get_settings
 
 
 @pytest.fixture
-def clinic(database_url, monkeypatch, tmp_path):
-    for name, value in {
-        "DATABASE_URL": database_url,
-        "KAPBOT_VAR_DIR": str(tmp_path / "var"),
-        "CLINIC_TIMEZONE": "America/New_York",
-        "CLINIC_DAYS": "mon,tue,wed,thu,fri,sat,sun",
-        "CLINIC_HOURS": "09:00-17:00",
-        "CLINIC_PHONE": "(555) 777-1234",
-    }.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    yield database_url
-    get_settings.cache_clear()
+def clinic(database_url, environment, tmp_path):
+    environment(
+        DATABASE_URL=database_url,
+        KAPBOT_VAR_DIR=str(tmp_path / "var"),
+        CLINIC_TIMEZONE="America/New_York",
+        CLINIC_DAYS="mon,tue,wed,thu,fri,sat,sun",
+        CLINIC_HOURS="09:00-17:00",
+        CLINIC_PHONE="(555) 777-1234",
+    )
+    return database_url
 
 
 def tracker(text: str, intent: str = "inform", slots: dict | None = None) -> Tracker:
@@ -123,29 +120,26 @@ async def test_a_taken_time_is_asked_again(clinic):
     assert dispatcher.messages[0]["response"] == "utter_booking_slot_taken"
 
 
-async def test_database_down_the_visitor_gets_the_phone_number(monkeypatch, tmp_path):
-    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/kapbot")
-    monkeypatch.setenv("CLINIC_PHONE", "(555) 777-1234")
-    get_settings.cache_clear()
-    try:
-        calendar = ClinicCalendar.from_settings(get_settings())
-        slot = calendar.candidate_slots(dt.datetime.now(dt.timezone.utc))[0]
-        dispatcher = CollectingDispatcher()
-        result = await ValidateBookingForm().validate_booking_confirmed(
-            "yes", dispatcher, tracker("yes", "affirm", filled(slot)), {}
-        )
-        assert result == {"booking_confirmed": "not_recorded"}
-        [message] = dispatcher.messages
-        assert message["response"] == "utter_booking_not_recorded"
-        assert message["clinic_phone"] == "(555) 777-1234"
+async def test_database_down_the_visitor_gets_the_phone_number(environment):
+    environment(
+        DATABASE_URL="postgresql://postgres@127.0.0.1:9/kapbot", CLINIC_PHONE="(555) 777-1234"
+    )
+    calendar = ClinicCalendar.from_settings(get_settings())
+    slot = calendar.candidate_slots(dt.datetime.now(dt.timezone.utc))[0]
+    dispatcher = CollectingDispatcher()
+    result = await ValidateBookingForm().validate_booking_confirmed(
+        "yes", dispatcher, tracker("yes", "affirm", filled(slot)), {}
+    )
+    assert result == {"booking_confirmed": "not_recorded"}
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_booking_not_recorded"
+    assert message["clinic_phone"] == "(555) 777-1234"
 
-        cancel = CollectingDispatcher()
-        await ActionCancelBooking().run(
-            cancel, tracker("x", slots={"cancel_reference": "B-7KQ2M9XA", "cancel_phone": "1"}), {}
-        )
-        assert cancel.messages[0]["response"] == "utter_booking_system_down"
-    finally:
-        get_settings.cache_clear()
+    cancel = CollectingDispatcher()
+    await ActionCancelBooking().run(
+        cancel, tracker("x", slots={"cancel_reference": "B-7KQ2M9XA", "cancel_phone": "1"}), {}
+    )
+    assert cancel.messages[0]["response"] == "utter_booking_system_down"
 
 
 @pytest.mark.parametrize(
@@ -253,10 +247,6 @@ async def test_evening_outside_clinic_hours_is_said_to_be_the_nearest(clinic):
     assert dispatcher.messages[0]["response"] == "utter_booking_slot_nearest"
 
 
-def test_the_calendar_link_uses_the_public_address(monkeypatch):
-    monkeypatch.setenv("PUBLIC_URL", "https://chat.example-clinic.org")
-    get_settings.cache_clear()
-    try:
-        assert calendar_url("TOKEN") == "https://chat.example-clinic.org/calendar/TOKEN.ics"
-    finally:
-        get_settings.cache_clear()
+def test_the_calendar_link_uses_the_public_address(environment):
+    environment(PUBLIC_URL="https://chat.example-clinic.org")
+    assert calendar_url("TOKEN") == "https://chat.example-clinic.org/calendar/TOKEN.ics"

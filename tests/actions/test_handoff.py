@@ -18,39 +18,33 @@ from actions.handoff import (
 )
 from bot.db.session import session_scope
 from bot.handoffs import list_handoffs
-from bot.settings import get_settings
 
 UNREACHABLE_DATABASE = "postgresql://postgres@127.0.0.1:9/kapbot"
 
 
-def configure(monkeypatch, tmp_path, database_url: str) -> None:
-    env = {
-        "DATABASE_URL": database_url,
-        "KAPBOT_VAR_DIR": str(tmp_path / "var"),
-        "CLINIC_PHONE": "(555) 777-1234",
-        "OFFICE_HOURS": "weekdays 8 to 4",
-        "SMTP_HOST": "",
-        "NOTIFY_EMAILS": "",
-        "NOTIFY_WEBHOOK_URL": "",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
+def configure(environment, monkeypatch, tmp_path, database_url: str) -> None:
+    environment(
+        DATABASE_URL=database_url,
+        KAPBOT_VAR_DIR=str(tmp_path / "var"),
+        CLINIC_PHONE="(555) 777-1234",
+        OFFICE_HOURS="weekdays 8 to 4",
+        SMTP_HOST="",
+        NOTIFY_EMAILS="",
+        NOTIFY_WEBHOOK_URL="",
+    )
     monkeypatch.setattr(handoff_delivery, "_recording", True)
 
 
 @pytest.fixture
-def handoff_database(database_url, monkeypatch, tmp_path):
-    configure(monkeypatch, tmp_path, database_url)
-    yield database_url
-    get_settings.cache_clear()
+def handoff_database(database_url, environment, monkeypatch, tmp_path):
+    configure(environment, monkeypatch, tmp_path, database_url)
+    return database_url
 
 
 @pytest.fixture
-def unreachable_database(monkeypatch, tmp_path):
-    configure(monkeypatch, tmp_path, UNREACHABLE_DATABASE)
-    yield tmp_path / "var" / "pending-handoffs.jsonl"
-    get_settings.cache_clear()
+def unreachable_database(environment, monkeypatch, tmp_path):
+    configure(environment, monkeypatch, tmp_path, UNREACHABLE_DATABASE)
+    return tmp_path / "var" / "pending-handoffs.jsonl"
 
 
 def conversation_events(question: str) -> list[dict]:

@@ -14,23 +14,19 @@ import bot.handoff_delivery as handoff_delivery
 from bot.db.session import session_scope
 from bot.handoffs import list_handoffs
 from bot.rasa_tracker_store import CrisisHandoffSQLTrackerStore, crisis_reference
-from bot.settings import get_settings
 
 
 @pytest.fixture
-def store(database_url, monkeypatch, tmp_path):
-    for name, value in {
-        "DATABASE_URL": database_url,
-        "KAPBOT_VAR_DIR": str(tmp_path / "var"),
-        "SMTP_HOST": "",
-        "NOTIFY_EMAILS": "",
-        "NOTIFY_WEBHOOK_URL": "",
-    }.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
+def store(database_url, environment, monkeypatch, tmp_path):
+    environment(
+        DATABASE_URL=database_url,
+        KAPBOT_VAR_DIR=str(tmp_path / "var"),
+        SMTP_HOST="",
+        NOTIFY_EMAILS="",
+        NOTIFY_WEBHOOK_URL="",
+    )
     monkeypatch.setattr(handoff_delivery, "_recording", True)
     yield CrisisHandoffSQLTrackerStore(domain=Domain.empty(), host=database_url)
-    get_settings.cache_clear()
     # Rasa's own table: the run's PostgreSQL database is shared with the other tests.
     engine = sa.create_engine(database_url)
     with engine.begin() as connection:

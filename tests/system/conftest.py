@@ -92,3 +92,11 @@ def exchange(rasa_url: str, sender: str, text: str) -> list[dict]:
 
 def say(rasa_url: str, sender: str, text: str) -> str:
     return "\n".join(message.get("text", "") for message in exchange(rasa_url, sender, text))
+
+
+def say_each(rasa_url: str, sender: str, *texts: str) -> str:
+    """Sends the texts in turn; the bot's reply to the last one."""
+    reply = ""
+    for text in texts:
+        reply = say(rasa_url, sender, text)
+    return reply

@@ -15,7 +15,7 @@ import pytest
 from bot.bookings import get_booking, list_bookings
 from bot.content.model import load_content
 from bot.db.session import session_scope
-from tests.system.conftest import CLINIC_ENV, exchange, say
+from tests.system.conftest import CLINIC_ENV, exchange, say, say_each
 from tests.test_cli_handoffs import kapbot
 
 pytestmark = pytest.mark.slow
@@ -135,10 +135,7 @@ def test_invalid_phone_gets_a_specific_reprompt_then_a_valid_one_is_taken(server
 def test_three_failed_answers_offer_the_phone_number_or_a_person(servers, messages):
     rasa_url, _ = servers
     sender = new_visitor()
-    say(rasa_url, sender, "book a call")
-    say(rasa_url, sender, "Sam Lee")
-    say(rasa_url, sender, "12")
-    say(rasa_url, sender, "34")
+    say_each(rasa_url, sender, "book a call", "Sam Lee", "12", "34")
     third = exchange(rasa_url, sender, "56")
     text = "\n".join(m.get("text", "") for m in third)
     assert "(555) 777-1234" in text
@@ -233,11 +230,15 @@ def test_twenty_simultaneous_confirmations_for_one_time_yield_one_booking(server
 def test_after_an_eligibility_handoff_a_booking_carries_its_reference(servers, messages):
     rasa_url, database_url = servers
     sender = new_visitor()
-    say(rasa_url, sender, "I take lithium, could I still have KAP?")
-    say(rasa_url, sender, "yes please")
-    say(rasa_url, sender, "Ana Ruiz")
-    say(rasa_url, sender, "555 123 4567")
-    handed_over = say(rasa_url, sender, "yes")
+    handed_over = say_each(
+        rasa_url,
+        sender,
+        "I take lithium, could I still have KAP?",
+        "yes please",
+        "Ana Ruiz",
+        "555 123 4567",
+        "yes",
+    )
     handoff_reference = re.search(r"KAP-[0-9A-Z]{6}", handed_over).group(0)
     assert handed_over.endswith(messages["offer_booking"])
     # Name and phone were given for the handoff: the booking goes straight to the email.
