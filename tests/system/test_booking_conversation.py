@@ -98,12 +98,14 @@ def test_booking_with_a_button_shows_up_in_the_cli_with_its_utc_time(servers, me
 
 def test_free_text_time_is_booked_at_the_right_utc_moment(servers, messages, tmp_path):
     rasa_url, database_url = servers
-    expected = next_weekday_at(4, 10)
+    # A weekday two days ahead: never today, whose "<weekday> at 10" may mean today itself.
+    weekday = (dt.datetime.now(CLINIC_TZ).weekday() + 2) % 7
+    expected = next_weekday_at(weekday, 10)
     with session_scope(database_url) as session:
         taken = any(b.slot_start == expected for b in list_bookings(session, status="booked"))
     sender = new_visitor()
     start_booking(rasa_url, sender, messages)
-    reply = say(rasa_url, sender, "friday at 10")
+    reply = say(rasa_url, sender, f"{expected.astimezone(CLINIC_TZ):%A} at 10")
     # Said only when the time asked for was not free (another test may have booked it).
     assert reply.startswith(opening(messages["booking_slot_nearest"])) == taken
     assert "Do you agree that the clinic may call you" in reply
