@@ -64,6 +64,9 @@ def _list(env: dict[str, str], name: str, default: list[str]) -> list[str]:
 class Settings:
     environment: str = "development"
     var_dir: Path = PROJECT_ROOT / "var"
+    # The copy of the project whose content/ and bot/data/ the content editor changes
+    # (bot/content/editing.py): this project, or a scratch copy in tests.
+    content_root: Path = PROJECT_ROOT
     database_url: str = ""
     model_dir: Path = PROJECT_ROOT / "var" / "models"
     rasa_host: str = "127.0.0.1"
@@ -255,6 +258,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         environment=env.get("KAPBOT_ENV", "development"),
         public_url=public_url,
         var_dir=var_dir,
+        content_root=PROJECT_ROOT / (env.get("KAPBOT_CONTENT_ROOT") or "."),
         database_url=database_url,
         model_dir=PROJECT_ROOT / env["MODEL_DIR"] if env.get("MODEL_DIR") else var_dir / "models",
         rasa_host=env.get("RASA_HOST", "127.0.0.1"),

@@ -77,5 +77,6 @@ def build(content_dir: Path | None = None, out: Path = RESPONSES_PATH) -> bool:
     return True
 
 
-def is_stale(out: Path = RESPONSES_PATH) -> bool:
-    return not out.exists() or out.read_text(encoding="utf-8") != render_file(load_content())
+def is_stale(out: Path = RESPONSES_PATH, content_dir: Path | None = None) -> bool:
+    content = load_content(content_dir) if content_dir else load_content()
+    return not out.exists() or out.read_text(encoding="utf-8") != render_file(content)

@@ -109,9 +109,9 @@ def test_missing_fields_and_long_answers_are_reported_in_plain_words(tmp_path):
     with pytest.raises(ContentError) as error:
         load_content(tmp_path / "content")
     text = str(error.value)
-    assert "answer has 130 words" in text
-    assert "'source_section' is empty" in text
-    assert "'reviewed' must be a date" in text
+    assert "topic 'what_is_kap': The answer has 130 words; the limit is 120." in text
+    assert "topic 'treatment_process': The source section is empty." in text
+    assert "topic 'safety': The review date must be a date like 2026-11-26." in text
 
 
 def test_reviews_older_than_180_days_are_flagged(content):
