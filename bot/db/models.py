@@ -215,3 +215,27 @@ class AnswerFeedback(Base):
     vote = sa.Column(sa.String(8), nullable=False)
 
     __table_args__ = (sa.CheckConstraint(f"vote IN {VOTES}", name="ck_kap_answer_feedback_vote"),)
+
+
+INBOX_DECISIONS = ("assigned", "dismissed")
+
+
+class InboxDecision(Base):
+    """What an editor decided about one visitor message in the review inbox (bot/inbox.py): it
+    became a training example of `label`, or it was dismissed. The message itself stays in the
+    tracker store; `key` names it, so this table holds no visitor text."""
+
+    __tablename__ = "kap_inbox_decisions"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    key = sa.Column(sa.String(64), nullable=False, unique=True)
+    decision = sa.Column(sa.String(16), nullable=False)
+    label = sa.Column(sa.String(64), nullable=True)
+    decided_by = sa.Column(sa.String(64), nullable=False)
+    decided_at = sa.Column(UTCDateTime(), nullable=False, default=utc_now)
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            f"decision IN {INBOX_DECISIONS}", name="ck_kap_inbox_decisions_decision"
+        ),
+    )
