@@ -528,5 +528,84 @@ def staff_add(username: str, role: str, password_stdin: bool) -> None:
     click.echo(f"created the {role} account {username!r}")
 
 
+@main.group()
+def inbox() -> None:
+    """Visitor messages the bot was unsure about: list them, make one a training example, or
+    dismiss it."""
+
+
+@inbox.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+def inbox_list(as_json: bool, limit: int) -> None:
+    """Undecided messages, newest first (personal details masked)."""
+    from bot.db.session import session_scope
+    from bot.inbox import inbox_messages
+
+    _migrate()
+    with session_scope() as session:
+        items = inbox_messages(session, limit=limit)
+    if as_json:
+        click.echo(json.dumps([item.to_dict() for item in items], ensure_ascii=False, indent=2))
+        return
+    if not items:
+        click.echo("the inbox is empty")
+        return
+    table = [("KEY", "RECEIVED (UTC)", "REASON", "GUESS", "MESSAGE")]
+    for item in items:
+        guess = item.guess
+        table.append(
+            (
+                item.key,
+                item.received_at.strftime("%Y-%m-%d %H:%M"),
+                item.reason,
+                f"{guess.label} {guess.confidence:.2f}" if guess and guess.confidence else "-",
+                item.text,
+            )
+        )
+    _print_table(table)
+
+
+def _decide_in_inbox(decide) -> None:
+    """Runs one inbox decision; a refusal exits 1 with the reasons in plain words."""
+    from bot.content.editing import ContentEditError
+    from bot.db.session import session_scope
+    from bot.inbox import InboxError
+
+    _migrate()
+    try:
+        with session_scope() as session:
+            item = decide(session, f"cli:{_operator()}")
+    except InboxError as error:
+        _fail(str(error))
+    except ContentEditError as error:
+        reasons = [m for ms in error.field_problems.values() for m in ms] + error.problems
+        _fail("the example was refused:\n  - " + "\n  - ".join(reasons))
+    return item
+
+
+@inbox.command("assign")
+@click.argument("key")
+@click.argument("label")
+def inbox_assign(key: str, label: str) -> None:
+    """Add message KEY as a training example of LABEL (a topic id or an outcome)."""
+    from bot.content.editing import project
+    from bot.inbox import assign
+
+    item = _decide_in_inbox(lambda session, by: assign(session, key, label, by))
+    intent = project().intent_for_label(label)
+    click.echo(f"added “{item.text}” to {intent}; retrain the model for it to count")
+
+
+@inbox.command("dismiss")
+@click.argument("key")
+def inbox_dismiss(key: str) -> None:
+    """Dismiss message KEY: it needs no training example."""
+    from bot.inbox import dismiss
+
+    _decide_in_inbox(lambda session, by: dismiss(session, key, by))
+    click.echo(f"dismissed {key}")
+
+
 if __name__ == "__main__":
     main()
