@@ -30,6 +30,7 @@ from bot.content.editing import ContentProject, clean_example
 from bot.db.models import InboxDecision, utc_now
 from bot.masking import mask
 from bot.outcomes import INTENT_OUTCOMES, OUTCOMES
+from bot.settings import get_settings
 from bot.tuning import Thresholds, configured_thresholds
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -292,14 +293,10 @@ def inbox_messages(session: Session, limit: int = 100) -> list[InboxItem]:
 
 
 def _region() -> str:
-    from bot.settings import get_settings
-
     return get_settings().phone_region
 
 
 def _conversations_with_items(session: Session) -> Iterator[tuple[float, list[InboxItem]]]:
-    from bot.settings import get_settings
-
     if not sa.inspect(session.connection()).has_table("events"):
         return
     settings = get_settings()
@@ -310,10 +307,20 @@ def _conversations_with_items(session: Session) -> Iterator[tuple[float, list[In
 
 
 def find_item(session: Session, key: str) -> InboxItem | None:
-    for _, items in _conversations_with_items(session):
-        for item in items:
-            if item.key == key:
-                return item
+    """The inbox message with this key, if it is (still) in the tracker store and undecided or
+    not. Only the conversation that holds it is read."""
+    if not sa.inspect(session.connection()).has_table("events"):
+        return None
+    messages = sa.select(EVENTS.c.sender_id, EVENTS.c.timestamp).where(EVENTS.c.type_name == "user")
+    for sender_id, timestamp in session.execute(messages):
+        if message_key(sender_id, float(timestamp)) != key:
+            continue
+        settings = get_settings()
+        thresholds = configured_thresholds(settings.content_root / "config.yml")
+        items = conversation_items(
+            sender_id, _events(session, sender_id), thresholds, settings.phone_region
+        )
+        return next((item for item in items if item.key == key), None)
     return None
 
 

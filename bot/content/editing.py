@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from bot.content.build import render_file
 from bot.content.checks import (
@@ -315,8 +315,16 @@ class ContentProject:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        with self._lock:
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise ContentEditError(
+                problems=["Another change is still being saved; please try again in a minute."]
+            ) from None
+        try:
             yield
+        finally:
+            self._lock.release()
 
     def _warnings(self, answer: str, reviewed: dt.date) -> list[str]:
         warnings = []
