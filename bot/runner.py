@@ -15,9 +15,10 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
-from bot.local_assistant import NoModelError, latest_model
-from bot.settings import PROJECT_ROOT, Settings
+from bot.local_assistant import NoModelError
+from bot.settings import PROJECT_ROOT, Settings, SettingsError
 
 READY_TIMEOUT_SECONDS = 240
 STOP_TIMEOUT_SECONDS = 15
@@ -31,8 +32,13 @@ class ProcessSpec:
     ready_url: str
 
 
-def process_specs(settings: Settings) -> list[ProcessSpec]:
+def process_specs(
+    settings: Settings, model: Path | None = None, api_token: str | None = None
+) -> list[ProcessSpec]:
+    """`model`: the model file Rasa starts with (default: the newest in MODEL_DIR); `api_token`
+    turns on Rasa's HTTP API with that token, for publishing models without a restart."""
     python = sys.executable
+    api = ["--enable-api", "--auth-token", api_token] if api_token else []
     return [
         ProcessSpec(
             "actions",
@@ -56,7 +62,7 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
                 "rasa",
                 "run",
                 "--model",
-                str(settings.model_dir),
+                str(model or settings.model_dir),
                 "--endpoints",
                 "endpoints.yml",
                 "--credentials",
@@ -69,6 +75,7 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
                 # checks the origin and sends the CORS headers itself (bot/channels/socketio.py);
                 # Sanic's CORS would add a second Access-Control-Allow-Origin header, which
                 # browsers refuse.
+                *api,
             ],
             settings.rasa_port,
             f"{settings.rasa_url}/webhooks/rest/",
@@ -206,13 +213,22 @@ def serve_all(settings: Settings) -> int:
     import sqlalchemy as sa
 
     from bot.db.migrate import upgrade
+    from bot.model_registry import RegistryError, live_model
+    from bot.rasa_api import serving_token
 
     try:
-        model = latest_model(settings.model_dir)
-    except NoModelError as error:
+        model = live_model(settings)
+        token = serving_token(settings)
+    except (NoModelError, RegistryError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    specs = process_specs(settings)
+    if token is None:
+        print(
+            "note: Rasa's HTTP API is off (RASA_HOST is not loopback): models cannot be "
+            "published without a restart.",
+            file=sys.stderr,
+        )
+    specs = process_specs(settings, model, token)
     busy = [f"{spec.name} ({spec.port})" for spec in specs if port_in_use("127.0.0.1", spec.port)]
     if busy:
         print(

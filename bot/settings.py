@@ -108,6 +108,11 @@ class Settings:
     # How many working days ahead a visitor may book, and how soon the earliest slot may be.
     booking_days_ahead: int = 10
     booking_lead_minutes: int = 60
+    # Rasa's HTTP API, used to swap in a published model without a restart (bot/rasa_api.py):
+    # every Rasa server that must load it, and the token they require. An empty token makes
+    # `kapbot serve` generate one into var_dir/rasa-api-token.
+    rasa_api_urls: list[str] = field(default_factory=list)
+    rasa_api_token: str = ""
 
     @property
     def rasa_url(self) -> str:
@@ -234,6 +239,17 @@ def _dates(env: dict[str, str], name: str) -> tuple[dt.date, ...]:
     return tuple(sorted(dates))
 
 
+def _rasa_api_urls(env: dict[str, str], rasa_url: str) -> list[str]:
+    urls = [url.rstrip("/") for url in _list(env, "RASA_API_URLS", [rasa_url])]
+    for url in urls:
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+            raise SettingsError(
+                f"RASA_API_URLS must be comma-separated addresses of Rasa servers, such as "
+                f"http://127.0.0.1:5005; got {url!r}"
+            )
+    return urls
+
+
 def settings_from_env(env: dict[str, str] | None = None) -> Settings:
     """Builds settings from a mapping (the process environment by default)."""
     env = dict(os.environ if env is None else env)
@@ -248,6 +264,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
             f"postgresql://user@127.0.0.1:5432/kapbot, got {database_url!r}"
         )
     clinic_open, clinic_close = _hours(env)
+    rasa_host = env.get("RASA_HOST", "127.0.0.1")
+    rasa_port = _int(env, "RASA_PORT", 5005)
     public_url = env.get("PUBLIC_URL", "").strip()
     if public_url and urlsplit(public_url).scheme not in ("http", "https"):
         raise SettingsError(
@@ -261,8 +279,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         content_root=PROJECT_ROOT / (env.get("KAPBOT_CONTENT_ROOT") or "."),
         database_url=database_url,
         model_dir=PROJECT_ROOT / env["MODEL_DIR"] if env.get("MODEL_DIR") else var_dir / "models",
-        rasa_host=env.get("RASA_HOST", "127.0.0.1"),
-        rasa_port=_int(env, "RASA_PORT", 5005),
+        rasa_host=rasa_host,
+        rasa_port=rasa_port,
         actions_host=env.get("ACTIONS_HOST", "127.0.0.1"),
         actions_port=_int(env, "ACTIONS_PORT", 5055),
         web_host=web_host,
@@ -296,6 +314,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         booking_lead_minutes=_bounded_int(
             env, "BOOKING_LEAD_MINUTES", Settings.booking_lead_minutes, 0, 7 * 24 * 60, "60"
         ),
+        rasa_api_urls=_rasa_api_urls(env, f"http://{rasa_host}:{rasa_port}"),
+        rasa_api_token=env.get("RASA_API_TOKEN", "").strip(),
     )
 
 

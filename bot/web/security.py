@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 from pathlib import Path
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from bot.local_secrets import persistent_secret
 from bot.settings import Settings, SettingsError
 
 csrf = CSRFProtect()
@@ -27,32 +26,7 @@ def secret_key_for(settings: Settings) -> str:
             "cookies. Generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`"
             " and put it in the environment or .env."
         )
-    return _persistent_key(Path(settings.var_dir) / SECRET_KEY_FILE)
-
-
-def _persistent_key(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        existing = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        existing = ""
-    if existing:
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o600)
-        return existing
-    key = secrets.token_hex(32)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        out.write(key + "\n")
-    try:
-        # Another process may have written one first: keep theirs, so both use the same key.
-        os.link(temporary, path)
-    except FileExistsError:
-        key = path.read_text(encoding="utf-8").strip() or key
-    finally:
-        temporary.unlink()
-    return key
+    return persistent_secret(Path(settings.var_dir) / SECRET_KEY_FILE)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
