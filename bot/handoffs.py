@@ -7,14 +7,12 @@ thin layers over them.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from bot.db.models import (
     TranscriptTurn,
     utc_now,
 )
+from bot.file_lock import exclusive_lock
 
 log = logging.getLogger(__name__)
 
@@ -471,16 +470,9 @@ def _append_lines(pending: Path, lines: list[str]) -> None:
         out.write("".join(line + "\n" for line in lines))
 
 
-@contextmanager
-def _locked(pending: Path, name: str) -> Iterator[None]:
+def _locked(pending: Path, name: str):
     """An exclusive lock next to the pending file, shared by every process that uses it."""
-    pending.parent.mkdir(parents=True, exist_ok=True)
-    with open(pending.with_name(f"{pending.name}.{name}"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return exclusive_lock(pending.with_name(f"{pending.name}.{name}"))
 
 
 def replay_pending(
