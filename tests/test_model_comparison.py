@@ -1,0 +1,118 @@
+"""The "no worse" rule, the comparison's JSON form and the confusion-matrix picture, on
+hand-made evaluation results (the real models are compared in tests/system/)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.evaluation import Result
+from bot.model_comparison import (
+    Comparison,
+    comparison_from_results,
+    format_comparison,
+    write_confusion_png,
+)
+
+# An evaluation set of 238 questions: one question is 0.4 points of accuracy.
+LABELS = {
+    "cost": 12,
+    "bladder": 12,
+    "crisis": 4,
+    "eligibility_handoff": 6,
+    "out_of_scope": 4,
+    "dependence": 200,
+}
+
+
+def answers(wrong: dict[tuple[str, int], str] | None = None) -> list[Result]:
+    """Every question answered right, except (label, number) -> the wrong answer given."""
+    wrong = wrong or {}
+    return [
+        Result(f"{label} {n}", label, wrong.get((label, n), label), 0.9)
+        for label, count in LABELS.items()
+        for n in range(count)
+    ]
+
+
+def compare(live: list[Result], candidate: list[Result]) -> Comparison:
+    return comparison_from_results(
+        Path("/models/live.tar.gz"), Path("/models/new.tar.gz"), Path("/q.yml"), live, candidate
+    )
+
+
+def test_the_same_answers_are_no_worse():
+    result = compare(answers(), answers())
+    assert result.verdict.no_worse
+    assert result.changed == []
+    assert "No worse" in result.verdict.reasons[0]
+
+
+def test_training_noise_on_a_couple_of_questions_passes():
+    live = answers({("bladder", 0): "fallback", ("dependence", 0): "safety"})
+    candidate = answers({("cost", 3): "fallback", ("bladder", 0): "safety", ("bladder", 5): "cost"})
+    result = compare(live, candidate)
+    assert result.verdict.no_worse, result.verdict.reasons
+    assert sorted(c.change for c in result.changed) == ["better", "changed", "worse", "worse"]
+
+
+def test_a_lost_topic_is_refused_naming_it():
+    lost = {("cost", n): "fallback" for n in range(12)}
+    result = compare(answers(), answers(lost))
+    assert not result.verdict.no_worse
+    assert any(
+        r.startswith("Topic cost: recall falls from 1.00 to 0.00") for r in result.verdict.reasons
+    )
+    assert "12 of 12 questions" in " ".join(result.verdict.reasons)
+
+
+def test_any_lost_crisis_or_eligibility_answer_is_refused():
+    result = compare(answers(), answers({("crisis", 0): "fallback"}))
+    assert not result.verdict.no_worse
+    assert result.verdict.reasons[0].startswith("crisis recall falls from 1.00 to 0.75")
+    result = compare(answers(), answers({("eligibility_handoff", 2): "human_request"}))
+    assert not result.verdict.no_worse
+    assert "eligibility_handoff recall falls" in result.verdict.reasons[0]
+
+
+def test_a_safety_question_newly_answered_with_a_topic_is_refused():
+    live = answers({("out_of_scope", 0): "cost"})  # already wrong before: not the candidate's fault
+    result = compare(live, answers({("out_of_scope", 0): "cost", ("out_of_scope", 1): "bladder"}))
+    assert not result.verdict.no_worse
+    assert result.verdict.reasons == [
+        '"out_of_scope 1" (out_of_scope) would be answered with the topic bladder.'
+    ]
+
+
+def test_an_accuracy_drop_of_more_than_one_point_is_refused():
+    # 4 of 238 questions (1.7 points), spread so that no label loses 3.
+    wrong = [("cost", 0), ("bladder", 0), ("dependence", 0), ("dependence", 1)]
+    result = compare(answers(), answers(dict.fromkeys(wrong, "fallback")))
+    assert not result.verdict.no_worse
+    assert result.verdict.reasons == ["Accuracy falls from 1.000 to 0.983 (more than 1 point)."]
+    assert compare(answers(), answers(dict.fromkeys(wrong[:2], "fallback"))).verdict.no_worse
+
+
+def test_json_round_trip_keeps_everything():
+    result = compare(answers(), answers({("cost", n): "fallback" for n in range(6)}))
+    again = Comparison.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again == result
+    assert "verdict: WORSE" in format_comparison(again)
+
+
+@pytest.mark.parametrize("side", ["live", "candidate"])
+def test_confusion_matrix_is_a_png_with_every_label(side, tmp_path):
+    import matplotlib.image
+
+    result = compare(answers(), answers({("cost", n): "fallback" for n in range(6)}))
+    path = write_confusion_png(result, side, tmp_path / f"{side}.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    height, width = matplotlib.image.imread(path).shape[:2]
+    assert height >= 300 and width >= 300
+
+
+def test_confusion_side_must_be_live_or_candidate(tmp_path):
+    with pytest.raises(ValueError, match="side must be one of"):
+        write_confusion_png(compare(answers(), answers()), "other", tmp_path / "x.png")
