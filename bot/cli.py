@@ -85,9 +85,26 @@ def build_spacy(force: bool) -> None:
 
 @main.command()
 @click.option("--force", is_flag=True, help="Train even if nothing changed.")
+@click.option(
+    "--candidate",
+    is_flag=True,
+    help="Train a candidate into MODEL_DIR/candidates and compare it with the live model; "
+    "exit 0 when it is no worse, 1 when worse or failed (publish it with kapbot publish).",
+)
+@click.option("--run-id", hidden=True, help="Run the background training run RUN_ID.")
+@click.option(
+    "--questions",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Evaluation set for --candidate (default tests/eval/questions.yml).",
+)
 @click.pass_context
-def train(ctx: click.Context, force: bool) -> None:
-    """Train a model into MODEL_DIR (Rasa skips it when nothing changed)."""
+def train(
+    ctx: click.Context, force: bool, candidate: bool, run_id: str | None, questions: str | None
+) -> None:
+    """Train a model into MODEL_DIR, or with --candidate a candidate to compare and publish."""
+    if candidate or run_id:
+        sys.exit(_train_candidate(run_id, Path(questions) if questions else None))
     ctx.invoke(build)
     ctx.invoke(build_spacy)
     out = get_settings().model_dir
@@ -96,6 +113,146 @@ def train(ctx: click.Context, force: bool) -> None:
     if force:
         args.append("--force")
     sys.exit(_rasa(*args))
+
+
+def _train_candidate(run_id: str | None, questions: Path | None) -> int:
+    from bot import training_jobs
+
+    _quiet_rasa()
+    if run_id is None:
+        try:
+            run = training_jobs.create_foreground_run(f"cli:{_operator()}", questions=questions)
+        except training_jobs.TrainingAlreadyRunning as error:
+            _fail(str(error))
+        run_id = run.id
+        click.echo(f"training run {run_id} (log: {run.log})")
+    try:
+        run = training_jobs.execute(run_id, echo=click.echo)
+    except training_jobs.NoSuchRun as error:
+        _fail(str(error), 2)
+    if run.state != "done":
+        return 1
+    click.echo(f"candidate: {run.candidate}")
+    click.echo(f"comparison: {run.comparison}")
+    for reason in run.reasons:
+        click.echo(f"  {reason}")
+    return 0 if run.no_worse else 1
+
+
+def _model_argument(value: str) -> Path:
+    """A model file, or `live` for the live model; exits 2 if it is neither."""
+    from bot.local_assistant import NoModelError
+    from bot.model_registry import RegistryError, check_model_file, live_model
+
+    try:
+        return live_model() if value == "live" else check_model_file(Path(value))
+    except (RegistryError, NoModelError) as error:
+        _fail(str(error), 2)
+
+
+@main.command()
+@click.argument("model_a")
+@click.argument("model_b")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON object.")
+@click.option(
+    "--confusion",
+    type=click.Path(file_okay=False),
+    help="Also draw both confusion matrices as PNG files into this folder.",
+)
+def compare(model_a: str, model_b: str, file: str, as_json: bool, confusion: str | None) -> None:
+    """Compare MODEL_B (a candidate) with MODEL_A (e.g. `live`) on the questions in FILE.
+
+    Exit 0: B is no worse than A; 1: B is worse (the reasons are printed); 2: bad input."""
+    from bot.evaluation import QuestionFileError, load_questions
+    from bot.model_comparison import comparison_for, format_comparison, write_confusion_png
+
+    live, candidate = _model_argument(model_a), _model_argument(model_b)
+    try:
+        load_questions(Path(file))
+    except QuestionFileError as error:
+        _fail(str(error), 2)
+    _quiet_rasa()
+    try:
+        comparison = comparison_for(live, candidate, Path(file))
+    except Exception as error:  # noqa: BLE001 - Rasa raises many kinds for a broken model
+        _fail(f"cannot evaluate the models: {type(error).__name__}: {error}", 2)
+    if confusion:
+        for side in ("live", "candidate"):
+            write_confusion_png(comparison, side, Path(confusion) / f"confusion-{side}.png")
+    if as_json:
+        click.echo(json.dumps(comparison.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(format_comparison(comparison))
+    sys.exit(0 if comparison.verdict.no_worse else 1)
+
+
+@main.command()
+@click.argument("model", required=False)
+@click.option(
+    "--override",
+    "override_reason",
+    metavar="REASON",
+    help="Publish even if MODEL is worse than the live model; REASON goes to the audit log.",
+)
+def publish(model: str | None, override_reason: str | None) -> None:
+    """Make MODEL (default: the newest candidate) the live model on every Rasa server, if it
+    is no worse than the live model on tests/eval/questions.yml.
+
+    Exit 0: published; 1: refused, it is worse (the reasons are printed); 2: bad input (no such
+    model, nothing to publish); 3: a Rasa server could not load it (the live model is unchanged).
+    """
+    from bot.model_registry import PublishRefused, RegistryError, candidates
+    from bot.model_registry import publish as publish_model
+
+    if override_reason is not None and not override_reason.strip():
+        _fail("--override needs a reason (it goes to the audit log)", 2)
+    if model is None:
+        found = candidates()
+        if not found:
+            _fail("no candidate model to publish: train one with kapbot train --candidate", 2)
+        model = str(found[0])
+    _migrate()
+    _quiet_rasa()
+    try:
+        change = publish_model(Path(model), f"cli:{_operator()}", override_reason=override_reason)
+    except PublishRefused as refused:
+        click.echo(f"refused: {refused}", err=True)
+        for reason in refused.reasons:
+            click.echo(f"  - {reason}", err=True)
+        click.echo("An admin may publish it anyway with --override REASON.", err=True)
+        sys.exit(1)
+    except RegistryError as error:
+        _fail_model_change(error)
+    click.echo(f"published {_describe_change(change)}")
+
+
+@main.command()
+def rollback() -> None:
+    """Bring back the model that was live before the current one, on every Rasa server.
+
+    Exit 0: rolled back; 2: there is no earlier model; 3: a Rasa server could not load it."""
+    from bot.model_registry import RegistryError
+    from bot.model_registry import rollback as rollback_model
+
+    _migrate()
+    try:
+        change = rollback_model(f"cli:{_operator()}")
+    except RegistryError as error:
+        _fail_model_change(error)
+    click.echo(f"rolled back to {_describe_change(change)}")
+
+
+def _fail_model_change(error: Exception) -> None:
+    """Exit 3 when a Rasa server could not load the model, 2 for anything asked wrongly."""
+    from bot.model_registry import ServerError
+
+    _fail(str(error), 3 if isinstance(error, ServerError) else 2)
+
+
+def _describe_change(change) -> str:
+    replaced = change.replaced.name if change.replaced else "nothing"
+    return f"{change.live.name} on {', '.join(change.servers)} (replacing {replaced})"
 
 
 @main.command()

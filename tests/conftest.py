@@ -201,3 +201,105 @@ def database_url(request, tmp_path):
         yield url
     finally:
         downgrade(url)
+
+
+# --- A deliberately worse candidate model ------------------------------------------------------
+
+WORSE_TOPIC = "cost"  # the topic whose training examples the worse candidate never sees
+PROJECT_FILES = ("bot", "actions", "content", "config.yml", "domain.yml", "endpoints.yml")
+TRAINING_INPUTS = ("config.yml", "domain.yml", "bot/data/*.yml", "content/*.yml", "bot/nlu/*.py")
+
+
+def copy_project(destination: Path) -> Path:
+    """The parts of the project that training and the worker need, in `destination`."""
+    import shutil
+
+    for name in (*PROJECT_FILES, "credentials.yml"):
+        source = PROJECT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(
+                source, destination / name, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            shutil.copy2(source, destination / name)
+    (destination / "var").mkdir()
+    (destination / "var" / "spacy").symlink_to(PROJECT_ROOT / "var" / "spacy")
+    return destination
+
+
+def remove_topic_examples(project: Path, topic: str) -> None:
+    """Deletes the `faq/<topic>` block from the project's NLU training data."""
+    path = project / "bot" / "data" / "nlu.yml"
+    kept, skipping = [], False
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("- intent:"):
+            skipping = line.split(":", 1)[1].strip() == f"faq/{topic}"
+        if not skipping:
+            kept.append(line)
+    path.write_text("".join(kept), encoding="utf-8")
+
+
+def _training_inputs_hash(project: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for pattern in TRAINING_INPUTS:
+        for path in sorted(project.glob(pattern)):
+            digest.update(str(path.relative_to(project)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def worse_candidate_run(model_path, tmp_path_factory):
+    """A candidate trained without the examples of one topic (WORSE_TOPIC), through the real
+    background training worker, and compared by it with the live model: (run, settings).
+
+    It is kept under var/test-models/ keyed by a hash of its training inputs, so only a changed
+    project trains it again (about 2.5 minutes)."""
+    import json
+
+    from bot.db.migrate import upgrade
+    from bot.training_jobs import get_run, list_runs, start_training
+
+    project = copy_project(tmp_path_factory.mktemp("worse-project"))
+    remove_topic_examples(project, WORSE_TOPIC)
+    folder = (
+        PROJECT_ROOT
+        / "var"
+        / "test-models"
+        / f"worse-{WORSE_TOPIC}-{_training_inputs_hash(project)}"
+    )
+    settings = settings_from_env(
+        {
+            "KAPBOT_VAR_DIR": str(folder / "var"),
+            "MODEL_DIR": str(folder / "models"),
+            "DATABASE_URL": f"sqlite:///{folder / 'var' / 'kapbot.db'}",
+        }
+    )
+    done = [run for run in list_runs(settings) if run.state == "done"]
+    if (
+        done
+        and Path(done[0].candidate).is_file()
+        and done[0].compare_with == str(model_path.resolve())
+    ):
+        return done[0], settings
+    upgrade(settings.database_url)
+    run = start_training("test", settings=settings, project_root=project, compare_with=model_path)
+    # What the console would have shown, polled like the console does.
+    seen = []
+    while run.active:
+        time.sleep(1)
+        run = get_run(run.id, settings)
+        if not seen or seen[-1] != [run.progress, run.step]:
+            seen.append([run.progress, run.step])
+    (Path(run.log).parent / "observed-progress.json").write_text(json.dumps(seen))
+    assert run.state == "done", f"training the worse candidate failed: {run.error} (log: {run.log})"
+    return run, settings
+
+
+@pytest.fixture(scope="session")
+def worse_candidate_model(worse_candidate_run) -> Path:
+    """The worse candidate's model file (see worse_candidate_run)."""
+    run, _settings = worse_candidate_run
+    return Path(run.candidate)

@@ -1,0 +1,264 @@
+"""Which trained model is live, which were live before it, and the candidates waiting.
+
+State is a small JSON file in the model directory (`registry.json`), written atomically and
+changed under a file lock, so the web app and the CLI can publish and roll back side by side.
+Publishing tells every Rasa server (Settings.rasa_api_urls) to load the model through Rasa's
+HTTP API first, and records it as live only when all of them did: the record never names a
+model that no server runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot import rasa_api
+from bot.file_lock import exclusive_lock
+from bot.local_assistant import NoModelError, latest_model
+from bot.settings import Settings, get_settings
+
+STATE_FILE = "registry.json"
+CANDIDATES_DIR = "candidates"
+# How many earlier live models the registry remembers for rollbacks.
+HISTORY_LIMIT = 20
+
+
+class RegistryError(RuntimeError):
+    """The request cannot be done as asked (no such model, nothing to roll back to)."""
+
+
+class PublishRefused(RegistryError):
+    """The candidate is worse than the live model; `reasons` say how."""
+
+    def __init__(self, model: Path, reasons: list[str]) -> None:
+        super().__init__(f"{model.name} was not published: it is worse than the live model")
+        self.model = model
+        self.reasons = reasons
+
+
+class ServerError(RegistryError):
+    """A Rasa server could not load the model; the live model is unchanged."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a publish or a rollback did."""
+
+    live: Path
+    replaced: Path | None
+    servers: list[str]
+
+
+def candidates_dir(settings: Settings | None = None) -> Path:
+    return (settings or get_settings()).model_dir / CANDIDATES_DIR
+
+
+def candidates(settings: Settings | None = None) -> list[Path]:
+    """Trained candidate models, newest first."""
+    folder = candidates_dir(settings)
+    found = folder.glob("*.tar.gz") if folder.is_dir() else []
+    return sorted(found, key=lambda path: path.stat().st_mtime, reverse=True)
+
+
+def _state_path(settings: Settings) -> Path:
+    return settings.model_dir / STATE_FILE
+
+
+def _read_state(settings: Settings) -> dict:
+    path = _state_path(settings)
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"history": []}
+    except ValueError:
+        raise RegistryError(
+            f"{path} is not valid JSON; restore it or delete it (the newest model in "
+            f"{settings.model_dir} is then live)"
+        ) from None
+    state.setdefault("history", [])
+    return state
+
+
+def _write_state(settings: Settings, state: dict) -> None:
+    path = _state_path(settings)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)  # atomic: a reader sees the old state or the new, never half
+
+
+def _locked(settings: Settings):
+    return exclusive_lock(settings.model_dir / ".registry.lock")
+
+
+def _stored(settings: Settings, model: Path) -> str:
+    """Paths inside the model directory are kept relative to it, so the folder can move."""
+    model = Path(model).resolve()
+    try:
+        return str(model.relative_to(settings.model_dir.resolve()))
+    except ValueError:
+        return str(model)
+
+
+def _resolved(settings: Settings, stored: str) -> Path:
+    return settings.model_dir / stored if not Path(stored).is_absolute() else Path(stored)
+
+
+def _history(settings: Settings, state: dict) -> list[Path]:
+    return [_resolved(settings, entry["model"]) for entry in state["history"]]
+
+
+def live_model(settings: Settings | None = None) -> Path:
+    """The published model; the newest model in the model directory if none was ever published
+    (so a fresh `make model && make run` serves what it just trained)."""
+    settings = settings or get_settings()
+    history = _history(settings, _read_state(settings))
+    if not history:
+        return latest_model(settings.model_dir)
+    live = history[-1]
+    if not live.is_file():
+        raise NoModelError(
+            f"the live model {live} is missing; publish another one (kapbot publish MODEL)"
+        )
+    return live
+
+
+def previous_model(settings: Settings | None = None) -> Path | None:
+    """The model a rollback would bring back, or None."""
+    settings = settings or get_settings()
+    history = _history(settings, _read_state(settings))
+    return history[-2] if len(history) >= 2 else None
+
+
+def history(settings: Settings | None = None) -> list[dict]:
+    """Every recorded live model, oldest first: {"model", "at", "actor", "action"}."""
+    settings = settings or get_settings()
+    entries = _read_state(settings)["history"]
+    return [{**entry, "model": str(_resolved(settings, entry["model"]))} for entry in entries]
+
+
+def check_model_file(model: Path) -> Path:
+    """`model` as an absolute path, if it looks like a trained Rasa model; else RegistryError."""
+    model = Path(model)
+    if not model.is_file():
+        raise RegistryError(f"no model file {model}")
+    try:
+        with tarfile.open(model, "r:gz") as archive:
+            archive.next()
+    except (tarfile.TarError, OSError, EOFError):
+        raise RegistryError(f"{model} is not a trained model (not a readable .tar.gz)") from None
+    return model.resolve()
+
+
+def _load_everywhere(settings: Settings, model: Path, fallback: Path | None) -> list[str]:
+    """Makes every Rasa server load `model`. If one fails, those that had switched go back to
+    `fallback`, so all servers keep answering with the same model."""
+    token = rasa_api.api_token(settings)
+    switched: list[str] = []
+    for url in settings.rasa_api_urls:
+        try:
+            rasa_api.load_model(url, token, model)
+        except rasa_api.RasaApiError as error:
+            undone = []
+            for done in switched:
+                with contextlib.suppress(rasa_api.RasaApiError):
+                    if fallback is not None:
+                        rasa_api.load_model(done, token, fallback)
+                        undone.append(done)
+            note = f" ({', '.join(undone)} went back to {fallback.name})" if undone else ""
+            raise ServerError(f"{error}; the live model is unchanged{note}") from None
+        switched.append(url)
+    return switched
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _audit(settings: Settings, actor: str, action: str, target: str, detail: str) -> None:
+    from bot import audit
+    from bot.db.session import session_scope
+
+    with session_scope(settings.database_url) as session:
+        audit.record(session, actor, action, target=target, detail=detail)
+
+
+def publish(
+    model_path: Path,
+    actor: str,
+    *,
+    override_reason: str | None = None,
+    comparison=None,
+    questions_path: Path | None = None,
+    settings: Settings | None = None,
+) -> Change:
+    """Makes `model_path` the live model on every Rasa server, if it is no worse than the live
+    model on the evaluation set (bot/model_comparison.py). `override_reason` publishes a worse
+    model anyway (admins only: the caller checks the role); it goes to the audit log.
+
+    `comparison` is the live-vs-candidate comparison if the caller has one; otherwise a stored
+    one is used, or the two models are compared now (about a minute).
+    """
+    from bot.model_comparison import DEFAULT_QUESTIONS, comparison_for
+
+    settings = settings or get_settings()
+    model = check_model_file(model_path)
+    with _locked(settings):
+        state = _read_state(settings)
+        history = _history(settings, state)
+        current = history[-1] if history else _fallback_live(settings)
+        if current is not None and current.resolve() == model:
+            raise RegistryError(f"{model.name} is already the live model")
+        if current is not None:
+            if comparison is None or not comparison.compares(current, model):
+                comparison = comparison_for(
+                    current, model, questions_path or DEFAULT_QUESTIONS, settings=settings
+                )
+            if not comparison.verdict.no_worse and not override_reason:
+                raise PublishRefused(model, comparison.verdict.reasons)
+        servers = _load_everywhere(settings, model, current)
+        if not history and current is not None:
+            # The first publish: remember what was served until now, so it can be rolled back to.
+            first = {"model": _stored(settings, current), "at": _now(), "actor": ""}
+            state["history"].append({**first, "action": "initial"})
+        worse = comparison is not None and not comparison.verdict.no_worse
+        action = "model_published_override" if worse else "model_published"
+        state["history"].append(
+            {"model": _stored(settings, model), "at": _now(), "actor": actor, "action": action}
+        )
+        state["history"] = state["history"][-HISTORY_LIMIT:]
+        _write_state(settings, state)
+    detail = f"replaced {current.name if current else 'nothing'}"
+    if worse:
+        detail += f"; worse than the live model, published anyway: {override_reason}"
+        detail += "; " + " ".join(comparison.verdict.reasons)
+    _audit(settings, actor, action, model.name, detail)
+    return Change(model, current, servers)
+
+
+def _fallback_live(settings: Settings) -> Path | None:
+    try:
+        return latest_model(settings.model_dir).resolve()
+    except NoModelError:
+        return None
+
+
+def rollback(actor: str, *, settings: Settings | None = None) -> Change:
+    """Brings back the model that was live before the current one, on every Rasa server."""
+    settings = settings or get_settings()
+    with _locked(settings):
+        state = _read_state(settings)
+        history = _history(settings, state)
+        if len(history) < 2:
+            raise RegistryError("there is no earlier live model to roll back to")
+        current, previous = history[-1], history[-2]
+        check_model_file(previous)
+        servers = _load_everywhere(settings, previous, current)
+        state["history"].pop()
+        _write_state(settings, state)
+    _audit(settings, actor, "model_rolled_back", previous.name, f"replaced {current.name}")
+    return Change(previous, current, servers)

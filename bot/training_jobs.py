@@ -1,0 +1,445 @@
+"""Training a candidate model in the background, one at a time, for the staff console.
+
+A run is a folder `var/training/<id>/` holding `status.json` and the training log. The web app
+starts a detached worker process (`kapbot train --candidate --run-id ID`) and only reads the
+folder afterwards, so a run survives a restart of the web app; a run whose worker died without
+finishing is reported as failed. The worker trains a candidate into the candidates folder
+(bot/model_registry.py), then compares it with the live model on the evaluation set
+(bot/model_comparison.py) and writes the comparison and its confusion matrices next to the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bot.file_lock import exclusive_lock
+from bot.settings import PROJECT_ROOT, Settings, get_settings
+
+ACTIVE_STATES = ("training", "evaluating")
+# The worker polls the Rasa log this often for progress.
+POLL_SECONDS = 1.0
+# Share of the progress bar each phase takes (training is ~85% of the time).
+TRAINING_DONE_AT = 85
+# The components that take most of the training time, and the words the console shows for them:
+# (step text, progress at its first epoch, progress at its last).
+SLOW_COMPONENTS = {
+    "DIETClassifier": ("Training the intent classifier", 10, 45),
+    "ResponseSelector": ("Training the answer selector", 45, 80),
+}
+_COMPONENT_STARTED = re.compile(r"Starting to train component '(\w+)'")
+_EPOCH = re.compile(r"Epochs:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)")
+
+
+class TrainingAlreadyRunning(RuntimeError):
+    """Only one training runs at a time; `run` is the one running."""
+
+    def __init__(self, run: TrainingRun) -> None:
+        super().__init__(
+            f"a training is already running (started by {run.actor} at {run.started_at}, "
+            f"{run.progress}%: {run.step})"
+        )
+        self.run = run
+
+
+class NoSuchRun(LookupError):
+    pass
+
+
+@dataclass
+class TrainingRun:
+    id: str
+    actor: str
+    state: str  # training, evaluating, done, failed
+    progress: int  # 0-100
+    step: str  # what is happening, in plain words
+    started_at: str
+    finished_at: str | None = None
+    pid: int | None = None
+    candidate: str | None = None
+    compare_with: str | None = None  # None: the live model when the evaluation starts
+    questions: str = ""
+    comparison: str | None = None  # comparison.json
+    confusion: dict[str, str] = field(default_factory=dict)  # side -> PNG
+    no_worse: bool | None = None
+    reasons: list[str] = field(default_factory=list)
+    error: str | None = None
+    log: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def runs_dir(settings: Settings | None = None) -> Path:
+    return (settings or get_settings()).var_dir / "training"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _status_path(settings: Settings, run_id: str) -> Path:
+    if not re.fullmatch(r"[0-9A-Za-z-]+", run_id or ""):
+        raise NoSuchRun(f"no training run {run_id!r}")
+    return runs_dir(settings) / run_id / "status.json"
+
+
+def _write(settings: Settings, run: TrainingRun) -> None:
+    path = _status_path(settings, run.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".status.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(run.to_dict(), indent=2), encoding="utf-8")
+    os.replace(temporary, path)  # the web app never reads half a status
+
+
+def _read(settings: Settings, run_id: str) -> TrainingRun:
+    path = _status_path(settings, run_id)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NoSuchRun(f"no training run {run_id!r}") from None
+    return TrainingRun(**data)
+
+
+# Worker processes this process started: polled so that finished ones do not linger as zombies
+# (a zombie still has its pid, and would look alive).
+_children: dict[str, subprocess.Popen] = {}
+
+
+def _worker_alive(run: TrainingRun) -> bool:
+    child = _children.get(run.id)
+    if child is not None:
+        return child.poll() is None
+    if not run.pid:
+        return False
+    try:
+        cmdline = Path(f"/proc/{run.pid}/cmdline").read_bytes().decode(errors="replace")
+        state = Path(f"/proc/{run.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    # The pid may have been reused by another process since: it must still be this run's worker.
+    return state != "Z" and (run.id in cmdline or run.pid == os.getpid())
+
+
+def get_run(run_id: str, settings: Settings | None = None) -> TrainingRun:
+    """The run's state as on disk; an active run whose worker is gone is reported failed."""
+    settings = settings or get_settings()
+    run = _read(settings, run_id)
+    if run.active and not _worker_alive(run):
+        run = _read(settings, run_id)  # it may have finished just now
+        if run.active:
+            run.state = "failed"
+            run.error = (
+                "The training process stopped before finishing (the machine or the web app may "
+                "have restarted, or it ran out of memory). Start the training again."
+            )
+            run.finished_at = run.finished_at or _now()
+            _write(settings, run)
+    return run
+
+
+def list_runs(settings: Settings | None = None) -> list[TrainingRun]:
+    """All runs, newest first."""
+    settings = settings or get_settings()
+    folder = runs_dir(settings)
+    ids = sorted((p.parent.name for p in folder.glob("*/status.json")), reverse=True)
+    return [get_run(run_id, settings) for run_id in ids]
+
+
+def current_run(settings: Settings | None = None) -> TrainingRun | None:
+    """The run in progress, if any."""
+    return next((run for run in list_runs(settings) if run.active), None)
+
+
+def _new_run(
+    settings: Settings, actor: str, questions: Path, compare_with: Path | None
+) -> TrainingRun:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    run_id = f"{stamp}-{secrets.token_hex(2)}"
+    run = TrainingRun(
+        id=run_id,
+        actor=actor,
+        state="training",
+        progress=0,
+        step="Starting",
+        started_at=_now(),
+        questions=str(Path(questions).resolve()),
+        compare_with=str(Path(compare_with).resolve()) if compare_with else None,
+        log=str(runs_dir(settings) / run_id / "training.log"),
+    )
+    _write(settings, run)
+    return run
+
+
+def _audit(settings: Settings, actor: str, action: str, target: str, detail: str = "") -> None:
+    from bot import audit
+    from bot.db.session import session_scope
+
+    with session_scope(settings.database_url) as session:
+        audit.record(session, actor, action, target=target, detail=detail or None)
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """The worker must see the same folders and database as the process that started it."""
+    return {
+        **os.environ,
+        **settings.process_environment(),
+        "KAPBOT_VAR_DIR": str(settings.var_dir),
+        "MODEL_DIR": str(settings.model_dir),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def start_training(
+    actor: str,
+    *,
+    settings: Settings | None = None,
+    questions: Path | None = None,
+    compare_with: Path | None = None,
+    project_root: Path = PROJECT_ROOT,
+) -> TrainingRun:
+    """Starts a background training of a candidate model; raises TrainingAlreadyRunning.
+
+    `project_root` is the project whose training data is used (tests train a copy)."""
+    settings = settings or get_settings()
+
+    def launch(run: TrainingRun) -> int:
+        with open(run.log, "ab") as log:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "train", "--candidate", "--run-id", run.id],
+                cwd=project_root,
+                env=worker_environment(settings),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # not stopped by a Ctrl-C meant for the web app
+            )
+        _children[run.id] = child
+        return child.pid
+
+    return _register(settings, actor, questions, compare_with, launch)
+
+
+def create_foreground_run(
+    actor: str,
+    *,
+    settings: Settings | None = None,
+    questions: Path | None = None,
+    compare_with: Path | None = None,
+) -> TrainingRun:
+    """A run for `kapbot train --candidate` in this process (the console shows it too)."""
+    settings = settings or get_settings()
+    return _register(settings, actor, questions, compare_with, lambda run: os.getpid())
+
+
+def _register(settings, actor, questions, compare_with, launch) -> TrainingRun:
+    """Creates the run if none is active, and starts its worker with `launch` (-> its pid)."""
+    from bot.model_comparison import DEFAULT_QUESTIONS
+
+    with exclusive_lock(runs_dir(settings) / ".start.lock"):
+        running = current_run(settings)
+        if running is not None:
+            raise TrainingAlreadyRunning(running)
+        run = _new_run(settings, actor, questions or DEFAULT_QUESTIONS, compare_with)
+        try:  # recorded before the worker starts, so it comes before the worker's own entry
+            _audit(settings, actor, "training_started", run.id)
+        except Exception:
+            error = "The training was not started: the audit log could not be written."
+            _update(settings, run, state="failed", error=error, finished_at=_now())
+            raise
+        run.pid = launch(run)
+        _write(settings, run)
+    return run
+
+
+# --- The worker -------------------------------------------------------------------------------
+
+
+def progress_from_log(text: str) -> tuple[int, str]:
+    """(percent, step) of a Rasa training from its output so far: which component trains and
+    its epoch on tqdm's progress bar ("Epochs:  50%|...| 40/80")."""
+    percent, step = 5, "Preparing the training data"
+    component = None
+    # tqdm redraws its bar with carriage returns; every redraw is a line here. The last line
+    # may still be being written ("| 4" of "| 40/80"): only whole lines count.
+    lines = re.split(r"[\r\n]+", text)
+    for line in lines[:-1]:
+        started = _COMPONENT_STARTED.search(line)
+        if started:
+            component = started.group(1)
+            if component in SLOW_COMPONENTS:
+                words, low, _high = SLOW_COMPONENTS[component]
+                percent, step = low, words
+            else:
+                step = f"Training {component}"
+            continue
+        epoch = _EPOCH.search(line)
+        if epoch and component in SLOW_COMPONENTS:
+            total = int(epoch.group(2))
+            done = min(int(epoch.group(1)), total)
+            words, low, high = SLOW_COMPONENTS[component]
+            percent = low + round((high - low) * done / max(total, 1))
+            step = f"{words}, epoch {done} of {total}"
+        elif "Your Rasa model is trained and saved at" in line:
+            percent, step = TRAINING_DONE_AT, "Saving the model"
+    return percent, step
+
+
+_ERROR_LINE = re.compile(r"(Error|Exception)\b.*?:\s*(.+)")
+
+
+def plain_failure(text: str) -> str:
+    """What went wrong in a failed Rasa training, for an editor: the last error line of the log
+    without the traceback around it."""
+    found = None
+    for line in re.split(r"[\r\n]+", text):
+        line = line.strip()
+        match = _ERROR_LINE.search(line)
+        if match and not line.startswith(("File ", "Traceback")):
+            found = line
+    lines = [line.strip() for line in re.split(r"[\r\n]+", text) if line.strip()]
+    detail = found or (lines[-1] if lines else "no output")
+    detail = re.sub(r"^\S*(Error|Exception):\s*", "", detail)
+    detail = re.sub(r"^[\w.]*(rasa|bot)\.[\w.]+\s+-\s+", "", detail)
+    return f"The training failed: {detail[:500]}"
+
+
+def _update(settings: Settings, run: TrainingRun, **changes) -> TrainingRun:
+    for name, value in changes.items():
+        setattr(run, name, value)
+    _write(settings, run)
+    return run
+
+
+def _train_candidate(settings: Settings, run: TrainingRun, echo) -> Path:
+    from bot.cli import RASA_DATA_ARGS
+    from bot.content.build import build
+    from bot.model_registry import candidates_dir
+    from bot.nlu.spacy_pipeline import build_spacy_pipeline, pipeline_is_built
+
+    _update(settings, run, step="Preparing the training data", progress=2)
+    build()
+    if not pipeline_is_built():
+        build_spacy_pipeline()
+    out = candidates_dir(settings)
+    out.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "rasa", "train", *RASA_DATA_ARGS]
+    command += ["--out", str(out), "--fixed-model-name", run.id]
+    log_path = Path(run.log)
+    start = log_path.stat().st_size if log_path.exists() else 0
+    with open(log_path, "ab") as log:
+        training = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            # INFO: the "Starting to train component" lines tell which part is training.
+            env={**worker_environment(settings), "LOG_LEVEL": "INFO"},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        while training.poll() is None:
+            time.sleep(POLL_SECONDS)
+            percent, step = progress_from_log(_read_log(log_path, start))
+            if (percent, step) != (run.progress, run.step):
+                _update(settings, run, progress=percent, step=step)
+                echo(f"{percent:3d}%  {step}")
+    output = _read_log(log_path, start)
+    model = out / f"{run.id}.tar.gz"
+    if training.returncode != 0 or not model.is_file():
+        raise _RunFailed(plain_failure(output))
+    return model
+
+
+def _read_log(path: Path, start: int) -> str:
+    with open(path, "rb") as log:
+        log.seek(start)
+        return log.read().decode("utf-8", errors="replace")
+
+
+class _RunFailed(RuntimeError):
+    pass
+
+
+def _evaluate_candidate(settings: Settings, run: TrainingRun, candidate: Path, echo) -> None:
+    from bot.model_comparison import compare_models, remember, save_comparison, write_confusion_png
+    from bot.model_registry import live_model
+
+    live = Path(run.compare_with) if run.compare_with else live_model(settings)
+    _update(settings, run, state="evaluating", compare_with=str(live))
+
+    def progress(fraction: float, step: str) -> None:
+        percent = TRAINING_DONE_AT + int((99 - TRAINING_DONE_AT) * fraction)
+        if (percent, step) != (run.progress, run.step):
+            _update(settings, run, progress=percent, step=step)
+            echo(f"{percent:3d}%  {step}")
+
+    comparison = compare_models(live, candidate, Path(run.questions), progress=progress)
+    folder = Path(run.log).parent
+    save_comparison(comparison, folder / "comparison.json")
+    remember(comparison, settings)  # publishing this candidate needs no second evaluation
+    confusion = {
+        side: str(write_confusion_png(comparison, side, folder / f"confusion-{side}.png"))
+        for side in ("live", "candidate")
+    }
+    _update(
+        settings,
+        run,
+        comparison=str(folder / "comparison.json"),
+        confusion=confusion,
+        no_worse=comparison.verdict.no_worse,
+        reasons=comparison.verdict.reasons,
+    )
+
+
+def execute(run_id: str, *, settings: Settings | None = None, echo=print) -> TrainingRun:
+    """The worker: trains the candidate of run `run_id`, then compares it with the live model.
+    Never raises for a failed training: the run ends as failed with the reason in plain words."""
+    from bot.content.model import ContentError
+    from bot.evaluation import QuestionFileError
+    from bot.local_assistant import NoModelError
+
+    settings = settings or get_settings()
+    run = _read(settings, run_id)
+    _update(settings, run, pid=os.getpid())
+    try:
+        candidate = _train_candidate(settings, run, echo)
+        _update(settings, run, candidate=str(candidate), progress=TRAINING_DONE_AT)
+        _evaluate_candidate(settings, run, candidate, echo)
+    except ContentError as error:
+        failure = "The content has problems: " + "; ".join(error.problems)
+    except (_RunFailed, QuestionFileError, NoModelError) as error:
+        failure = str(error)
+    except Exception as error:  # noqa: BLE001 - whatever it is, the console must say it
+        failure = f"The training failed unexpectedly: {type(error).__name__}: {error}"
+    else:
+        failure = None
+    verdict = "" if run.no_worse is None else ("no worse" if run.no_worse else "worse")
+    try:  # before the final state, so whoever sees the run finished also finds its audit entry
+        _audit(
+            settings,
+            run.actor,
+            "training_finished" if not failure else "training_failed",
+            run.id,
+            failure or f"candidate {Path(run.candidate).name}: {verdict} than the live model",
+        )
+    except Exception as error:  # noqa: BLE001 - the run's own record matters more
+        echo(f"warning: the audit log could not be written: {error}")
+    if failure:
+        _update(settings, run, state="failed", error=failure, finished_at=_now())
+        echo(failure)
+    else:
+        _update(settings, run, state="done", progress=100, step="Done", finished_at=_now())
+    return run
