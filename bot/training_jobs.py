@@ -64,6 +64,7 @@ class TrainingRun:
     started_at: str
     finished_at: str | None = None
     pid: int | None = None
+    pid_started: str | None = None  # the worker's start time, telling it from a reused pid
     candidate: str | None = None
     compare_with: str | None = None  # None: the live model when the evaluation starts
     questions: str = ""
@@ -110,27 +111,31 @@ def _read(settings: Settings, run_id: str) -> TrainingRun:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise NoSuchRun(f"no training run {run_id!r}") from None
-    return TrainingRun(**data)
+    known = {name for name in TrainingRun.__dataclass_fields__}
+    return TrainingRun(**{name: value for name, value in data.items() if name in known})
 
 
-# Worker processes this process started: polled so that finished ones do not linger as zombies
-# (a zombie still has its pid, and would look alive).
+# Worker processes this process started, polled so that finished ones do not linger as zombies.
 _children: dict[str, subprocess.Popen] = {}
+
+
+def _process_started(pid: int) -> str | None:
+    """When process `pid` started (clock ticks since boot), or None if it is gone or a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else fields[19]
 
 
 def _worker_alive(run: TrainingRun) -> bool:
     child = _children.get(run.id)
     if child is not None:
-        return child.poll() is None
+        child.poll()  # reaps it once finished, so it does not linger as a zombie
     if not run.pid:
         return False
-    try:
-        cmdline = Path(f"/proc/{run.pid}/cmdline").read_bytes().decode(errors="replace")
-        state = Path(f"/proc/{run.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    # The pid may have been reused by another process since: it must still be this run's worker.
-    return state != "Z" and (run.id in cmdline or run.pid == os.getpid())
+    # The pid may belong to another process by now: its start time must be the worker's.
+    return _process_started(run.pid) == run.pid_started
 
 
 def get_run(run_id: str, settings: Settings | None = None) -> TrainingRun:
@@ -261,6 +266,7 @@ def _register(settings, actor, questions, compare_with, launch) -> TrainingRun:
             _update(settings, run, state="failed", error=error, finished_at=_now())
             raise
         run.pid = launch(run)
+        run.pid_started = _process_started(run.pid)
         _write(settings, run)
     return run
 
@@ -413,7 +419,7 @@ def execute(run_id: str, *, settings: Settings | None = None, echo=print) -> Tra
 
     settings = settings or get_settings()
     run = _read(settings, run_id)
-    _update(settings, run, pid=os.getpid())
+    _update(settings, run, pid=os.getpid(), pid_started=_process_started(os.getpid()))
     try:
         candidate = _train_candidate(settings, run, echo)
         _update(settings, run, candidate=str(candidate), progress=TRAINING_DONE_AT)

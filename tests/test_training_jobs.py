@@ -18,6 +18,7 @@ from bot.db.session import session_scope
 from bot.settings import PROJECT_ROOT, settings_from_env
 from bot.training_jobs import (
     TrainingAlreadyRunning,
+    create_foreground_run,
     current_run,
     get_run,
     list_runs,
@@ -67,6 +68,14 @@ def test_a_run_whose_worker_died_is_shown_as_failed(job_settings):
     assert current_run(job_settings) is None
     assert [r.id for r in list_runs(job_settings)] == [run_id]
     assert ("training_started", run_id) in audit_actions(job_settings)
+
+
+def test_a_run_in_a_living_process_is_current_and_blocks_another(job_settings):
+    run = create_foreground_run("cli:operator", settings=job_settings)
+
+    assert current_run(job_settings).id == run.id
+    with pytest.raises(TrainingAlreadyRunning):
+        create_foreground_run("cli:other", settings=job_settings)
 
 
 @pytest.mark.slow
