@@ -280,11 +280,12 @@ def validate(content_only: bool) -> None:
 
 def _load_assistant(model: str | None):
     from bot.local_assistant import LocalAssistant, NoModelError
+    from bot.model_registry import RegistryError
 
     _quiet_rasa()
     try:
         return LocalAssistant(Path(model) if model else None).load()
-    except NoModelError as error:
+    except (NoModelError, RegistryError) as error:
         _fail(str(error))
 
 
@@ -312,7 +313,7 @@ def ask(text: str, model: str | None) -> None:
 def evaluate_command(
     file: str, as_json: bool, model: str | None, min_accuracy: float | None
 ) -> None:
-    """Evaluate the latest model on FILE (YAML list of {text, topic})."""
+    """Evaluate the live model (or --model) on FILE (YAML list of {text, topic})."""
     from bot.evaluation import QuestionFileError, evaluate, format_report, load_questions, summarise
     from bot.outcomes import OUTCOMES
 

@@ -1,4 +1,4 @@
-"""The trained assistant in this process: the latest model, its real dialogue policies, and the
+"""The trained assistant in this process: the live model, its real dialogue policies, and the
 custom actions run in-process, so `kapbot ask` and `kapbot eval` need no server running."""
 
 from __future__ import annotations
@@ -98,7 +98,10 @@ class LocalAssistant:
     """Loads a trained model once and answers messages in conversations of its own."""
 
     def __init__(self, model_path: Path | None = None) -> None:
-        self.model_path = model_path or latest_model()
+        from bot.model_registry import live_model
+
+        # By default the model visitors get: the published one (bot/model_registry.py).
+        self.model_path = model_path or live_model()
         self._agent = None
 
     def load(self) -> LocalAssistant:

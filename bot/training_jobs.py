@@ -202,6 +202,7 @@ def worker_environment(settings: Settings) -> dict[str, str]:
         **os.environ,
         **settings.process_environment(),
         "KAPBOT_VAR_DIR": str(settings.var_dir),
+        "KAPBOT_CONTENT_ROOT": str(settings.content_root),
         "MODEL_DIR": str(settings.model_dir),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "PYTHONUNBUFFERED": "1",
@@ -214,18 +215,16 @@ def start_training(
     settings: Settings | None = None,
     questions: Path | None = None,
     compare_with: Path | None = None,
-    project_root: Path = PROJECT_ROOT,
 ) -> TrainingRun:
-    """Starts a background training of a candidate model; raises TrainingAlreadyRunning.
-
-    `project_root` is the project whose training data is used (tests train a copy)."""
+    """Starts a background training of a candidate model on the training data in
+    `settings.content_root` (what the content editor changes); raises TrainingAlreadyRunning."""
     settings = settings or get_settings()
 
     def launch(run: TrainingRun) -> int:
         with open(run.log, "ab") as log:
             child = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "train", "--candidate", "--run-id", run.id],
-                cwd=project_root,
+                cwd=PROJECT_ROOT,
                 env=worker_environment(settings),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -331,18 +330,21 @@ def _update(settings: Settings, run: TrainingRun, **changes) -> TrainingRun:
 
 
 def _train_candidate(settings: Settings, run: TrainingRun, echo) -> Path:
-    from bot.cli import RASA_DATA_ARGS
     from bot.content.build import build
     from bot.model_registry import candidates_dir
     from bot.nlu.spacy_pipeline import build_spacy_pipeline, pipeline_is_built
 
     _update(settings, run, step="Preparing the training data", progress=2)
-    build()
+    root = settings.content_root
+    build(root / "content", root / "bot" / "data" / "responses.yml")
     if not pipeline_is_built():
         build_spacy_pipeline()
     out = candidates_dir(settings)
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "rasa", "train", *RASA_DATA_ARGS]
+    # The data from the content root; the code (custom components, the spaCy pipeline that
+    # config.yml names relative to the project) from this project, where Rasa runs.
+    command = [sys.executable, "-m", "rasa", "train", "--config", str(root / "config.yml")]
+    command += ["--domain", str(root / "domain.yml"), "--data", str(root / "bot" / "data")]
     command += ["--out", str(out), "--fixed-model-name", run.id]
     log_path = Path(run.log)
     start = log_path.stat().st_size if log_path.exists() else 0

@@ -206,25 +206,7 @@ def database_url(request, tmp_path):
 # --- A deliberately worse candidate model ------------------------------------------------------
 
 WORSE_TOPIC = "cost"  # the topic whose training examples the worse candidate never sees
-PROJECT_FILES = ("bot", "actions", "content", "config.yml", "domain.yml", "endpoints.yml")
-TRAINING_INPUTS = ("config.yml", "domain.yml", "bot/data/*.yml", "content/*.yml", "bot/nlu/*.py")
-
-
-def copy_project(destination: Path) -> Path:
-    """The parts of the project that training and the worker need, in `destination`."""
-    import shutil
-
-    for name in (*PROJECT_FILES, "credentials.yml"):
-        source = PROJECT_ROOT / name
-        if source.is_dir():
-            shutil.copytree(
-                source, destination / name, ignore=shutil.ignore_patterns("__pycache__")
-            )
-        else:
-            shutil.copy2(source, destination / name)
-    (destination / "var").mkdir()
-    (destination / "var" / "spacy").symlink_to(PROJECT_ROOT / "var" / "spacy")
-    return destination
+TRAINING_INPUTS = ("config.yml", "domain.yml", "bot/data/*.yml", "content/*.yml")
 
 
 def remove_topic_examples(project: Path, topic: str) -> None:
@@ -240,12 +222,14 @@ def remove_topic_examples(project: Path, topic: str) -> None:
 
 
 def _training_inputs_hash(project: Path) -> str:
+    """The training data in `project`, and this project's custom NLU components."""
     import hashlib
 
     digest = hashlib.sha256()
-    for pattern in TRAINING_INPUTS:
-        for path in sorted(project.glob(pattern)):
-            digest.update(str(path.relative_to(project)).encode())
+    for pattern in (*TRAINING_INPUTS, "bot/nlu/*.py"):
+        root = PROJECT_ROOT if pattern.startswith("bot/nlu/") else project
+        for path in sorted(root.glob(pattern)):
+            digest.update(str(path.relative_to(root)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -261,6 +245,7 @@ def worse_candidate_run(model_path, tmp_path_factory):
 
     from bot.db.migrate import upgrade
     from bot.training_jobs import get_run, list_runs, start_training
+    from tests.content.conftest import copy_project
 
     project = copy_project(tmp_path_factory.mktemp("worse-project"))
     remove_topic_examples(project, WORSE_TOPIC)
@@ -273,6 +258,7 @@ def worse_candidate_run(model_path, tmp_path_factory):
     settings = settings_from_env(
         {
             "KAPBOT_VAR_DIR": str(folder / "var"),
+            "KAPBOT_CONTENT_ROOT": str(project),
             "MODEL_DIR": str(folder / "models"),
             "DATABASE_URL": f"sqlite:///{folder / 'var' / 'kapbot.db'}",
         }
@@ -285,7 +271,7 @@ def worse_candidate_run(model_path, tmp_path_factory):
     ):
         return done[0], settings
     upgrade(settings.database_url)
-    run = start_training("test", settings=settings, project_root=project, compare_with=model_path)
+    run = start_training("test", settings=settings, compare_with=model_path)
     # What the console would have shown, polled like the console does.
     seen = []
     while run.active:

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from bot.training_jobs import (
     progress_from_log,
     start_training,
 )
-from tests.conftest import copy_project
+from tests.content.conftest import copy_project
 
 
 @pytest.fixture
@@ -84,10 +85,11 @@ def test_a_broken_training_fails_in_plain_words_and_only_one_runs_at_a_time(job_
     (project / "bot" / "data" / "nlu.yml").write_text(
         'version: "3.1"\nnlu:\n- intent: greet\n  examples: [unclosed\n', encoding="utf-8"
     )
-    run = start_training("editor1", settings=job_settings, project_root=project)
+    job_settings = replace(job_settings, content_root=project)
+    run = start_training("editor1", settings=job_settings)
 
     with pytest.raises(TrainingAlreadyRunning) as refused:
-        start_training("editor2", settings=job_settings, project_root=project)
+        start_training("editor2", settings=job_settings)
     assert refused.value.run.id == run.id
     assert "already running" in str(refused.value)
     assert current_run(job_settings).id == run.id
