@@ -4,6 +4,7 @@ words, and runs whose worker died shown as failed."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -109,6 +110,28 @@ def test_a_broken_training_fails_in_plain_words_and_only_one_runs_at_a_time(job_
         ("training_started", run.id),
         ("training_failed", run.id),
     ]
+
+
+def test_kapbot_train_candidate_reports_a_failure_and_exits_1(job_settings, tmp_path):
+    project = copy_project(tmp_path / "project")
+    (project / "domain.yml").write_text("responses: [unclosed\n", encoding="utf-8")
+    env = {
+        **os.environ,
+        "KAPBOT_VAR_DIR": str(job_settings.var_dir),
+        "KAPBOT_CONTENT_ROOT": str(project),
+        "MODEL_DIR": str(job_settings.model_dir),
+        "DATABASE_URL": job_settings.database_url,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "train", "--candidate"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "The training failed: Failed to read" in result.stdout
+    assert "domain.yml" in result.stdout
+    (run,) = list_runs(job_settings)
+    assert run.state == "failed" and run.actor.startswith("cli:")
 
 
 @pytest.mark.slow

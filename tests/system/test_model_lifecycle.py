@@ -180,6 +180,23 @@ def test_wrong_token_or_broken_model_leave_the_live_model_unchanged(
     assert not (lifecycle.model_dir / "registry.json").exists()
 
 
+def test_when_one_of_several_servers_fails_the_others_go_back_to_the_live_model(
+    lifecycle, worse_candidate_model, model_path, settings_for_module
+):
+    _settings, env = settings_for_module
+    down = f"http://127.0.0.1:{free_port()}"
+    both = {**env, "RASA_API_URLS": f"{lifecycle.rasa_url},{down}"}
+
+    result = kapbot(both, "publish", str(worse_candidate_model), "--override", "test")
+
+    assert result.returncode == 3
+    assert f"no Rasa server answers at {down}" in result.stderr
+    assert f"{lifecycle.rasa_url} went back to {model_path.name}" in result.stderr
+    assert status(lifecycle).json()["model_file"] == model_path.name
+    assert not (lifecycle.model_dir / "registry.json").exists()
+    assert kapbot(env, "publish").returncode == 2  # no candidates in this model folder
+
+
 def test_override_publishes_without_a_restart_then_rollback_restores(
     lifecycle, worse_candidate_model, model_path, settings_for_module
 ):
