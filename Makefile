@@ -74,4 +74,4 @@ vendor-js:
 	@vendor/build.sh
 
 clean:
-	rm -rf var/models var/spacy results .pytest_cache
+	rm -rf var/models var/spacy var/test-models results .pytest_cache
