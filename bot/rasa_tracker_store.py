@@ -60,6 +60,11 @@ class CrisisHandoffSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Rasa's engine does not check pooled connections before use, so every connection that
+        # was open when PostgreSQL restarted would fail one visitor's message; SQLAlchemy's
+        # pool_pre_ping (set on the pool Rasa built, as create_engine(pool_pre_ping=True) does)
+        # replaces such a connection instead.
+        self.engine.pool._pre_ping = True
         # Messages already handed over by this process (a later save must not redo the work).
         self._handed_over: OrderedDict[str, None] = OrderedDict()
 
