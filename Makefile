@@ -10,10 +10,11 @@ TRAINING_INPUTS := config.yml domain.yml $(wildcard bot/data/*.yml) $(wildcard c
 MODEL_STAMP := var/models/.trained-from-inputs
 SPACY_STAMP := var/spacy/en_kap_lookup/meta.json
 
-.PHONY: run test test-fast model setup build validate eval bench lint lock vendor-js clean help
+.PHONY: run run-prod nginx test test-fast model setup build validate eval bench lint lock vendor-js clean help
 
 help:
 	@echo "make run    set everything up, then run Rasa, the action server and the web app"
+	@echo "make run-prod  production mode: several Rasa instances behind nginx (PostgreSQL, Redis)"
 	@echo "make test   set everything up, then run the whole test suite"
 	@echo "make model  train a model if training data or config changed"
 	@echo "make eval   accuracy on the held-out set tests/eval/questions.yml"
@@ -43,7 +44,16 @@ model: $(MODEL_STAMP)
 run: model
 	@$(BIN)/kapbot serve
 
-test: model
+# Production mode balances Rasa instances with Debian's nginx; install it when missing.
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+	  apt-get install -y -q nginx >/dev/null || \
+	  { apt-get update -q && apt-get install -y -q nginx; }
+
+run-prod: model nginx
+	@$(BIN)/kapbot serve --prod
+
+test: model nginx
 	@$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 # Without the tests that start Rasa or load TensorFlow.
@@ -56,7 +66,7 @@ validate: $(VENV)/.installed
 eval: model
 	@$(BIN)/kapbot eval tests/eval/questions.yml
 
-bench: model
+bench: model nginx
 	@$(BIN)/python bench/bench.py
 
 lint: setup

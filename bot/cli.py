@@ -380,10 +380,21 @@ def tune(file: str, model: str | None) -> None:
 
 
 @main.command()
-def serve() -> None:
+@click.option(
+    "--prod",
+    is_flag=True,
+    help="Production mode: RASA_INSTANCES Rasa servers behind nginx, conversations in "
+    "PostgreSQL (DATABASE_URL), their locks in Redis (REDIS_URL). KAPBOT_PROD_MODE=true "
+    "in .env does the same.",
+)
+def serve(prod: bool) -> None:
     """Run the Rasa server, the action server and the web app until Ctrl-C."""
     from bot.runner import serve_all
 
+    if prod:
+        # As if set in .env, so everything derived from it (rasa_api_urls) follows.
+        os.environ["KAPBOT_PROD_MODE"] = "true"
+        get_settings.cache_clear()
     sys.exit(serve_all(get_settings()))
 
 

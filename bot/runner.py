@@ -6,6 +6,7 @@ including worker processes they fork, and a child that dies takes the others dow
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -17,11 +18,17 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.balancer import balancer_health_url, nginx_command, write_nginx_config
 from bot.local_assistant import NoModelError
+from bot.prod_mode import prod_mode_problems
 from bot.settings import PROJECT_ROOT, Settings, SettingsError
 
 READY_TIMEOUT_SECONDS = 240
 STOP_TIMEOUT_SECONDS = 15
+# Production mode starts a process that stopped again, as systemd's Restart=on-failure would,
+# but gives up (and stops everything) on one that keeps failing.
+RESTART_LIMIT = 3
+RESTART_WINDOW_SECONDS = 300
 
 
 @dataclass
@@ -32,61 +39,66 @@ class ProcessSpec:
     ready_url: str
 
 
+def _rasa_spec(
+    name: str, settings: Settings, host: str, port: int, model: Path | None, api: list[str]
+) -> ProcessSpec:
+    return ProcessSpec(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "run",
+            "--model",
+            str(model or settings.model_dir),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+            "--interface",
+            host,
+            "--port",
+            str(port),
+            # No --cors: browsers reach Rasa only through the socket.io channel, which
+            # checks the origin and sends the CORS headers itself (bot/channels/socketio.py);
+            # Sanic's CORS would add a second Access-Control-Allow-Origin header, which
+            # browsers refuse.
+            *api,
+        ],
+        port,
+        f"http://{host}:{port}/webhooks/rest/",
+    )
+
+
 def process_specs(
     settings: Settings, model: Path | None = None, api_token: str | None = None
 ) -> list[ProcessSpec]:
-    """`model`: the model file Rasa starts with (default: the newest in MODEL_DIR); `api_token`
-    turns on Rasa's HTTP API with that token, for publishing models without a restart."""
+    """What `kapbot serve` runs: one Rasa server, or in production mode several on 127.0.0.1
+    behind nginx on rasa_host:rasa_port. `model`: the model file Rasa starts with (default: the
+    newest in MODEL_DIR); `api_token` turns on Rasa's HTTP API with that token, for publishing
+    models without a restart."""
     python = sys.executable
     api = ["--enable-api", "--auth-token", api_token] if api_token else []
-    return [
-        ProcessSpec(
-            "actions",
-            [
-                python,
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "--port",
-                str(settings.actions_port),
-            ],
-            settings.actions_port,
-            f"{settings.actions_url}/health",
-        ),
-        ProcessSpec(
-            "rasa",
-            [
-                python,
-                "-m",
-                "rasa",
-                "run",
-                "--model",
-                str(model or settings.model_dir),
-                "--endpoints",
-                "endpoints.yml",
-                "--credentials",
-                "credentials.yml",
-                "--interface",
-                settings.rasa_host,
-                "--port",
-                str(settings.rasa_port),
-                # No --cors: browsers reach Rasa only through the socket.io channel, which
-                # checks the origin and sends the CORS headers itself (bot/channels/socketio.py);
-                # Sanic's CORS would add a second Access-Control-Allow-Origin header, which
-                # browsers refuse.
-                *api,
-            ],
-            settings.rasa_port,
-            f"{settings.rasa_url}/webhooks/rest/",
-        ),
-        ProcessSpec(
-            "web",
-            [python, "-m", "bot.web.serve"],
-            settings.web_port,
-            f"{settings.web_url}/healthz",
-        ),
+    actions = ProcessSpec(
+        "actions",
+        [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
+        settings.actions_port,
+        f"{settings.actions_url}/health",
+    )
+    web = ProcessSpec(
+        "web", [python, "-m", "bot.web.serve"], settings.web_port, f"{settings.web_url}/healthz"
+    )
+    if not settings.prod_mode:
+        rasa = _rasa_spec("rasa", settings, settings.rasa_host, settings.rasa_port, model, api)
+        return [actions, rasa, web]
+    instances = [
+        _rasa_spec(f"rasa-{number}", settings, "127.0.0.1", port, model, api)
+        for number, port in enumerate(settings.rasa_instance_ports, start=1)
     ]
+    nginx = ProcessSpec(
+        "nginx", nginx_command(settings), settings.rasa_port, balancer_health_url(settings)
+    )
+    return [actions, *instances, web, nginx]
 
 
 def child_environment(settings: Settings) -> dict[str, str]:
@@ -121,27 +133,48 @@ def _relay_output(name: str, stream) -> None:
 
 
 class Supervisor:
-    def __init__(self, specs: list[ProcessSpec], env: dict[str, str]) -> None:
+    def __init__(
+        self, specs: list[ProcessSpec], env: dict[str, str], pid_dir: Path | None = None
+    ) -> None:
         self.specs = specs
         self.env = env
+        # Each child's pid in NAME.pid, for operators (and the fault tests) to find one.
+        self.pid_dir = pid_dir
         self.children: dict[str, subprocess.Popen] = {}
+        self.restarts: dict[str, list[float]] = {}
         self.stopping = threading.Event()
 
     def start(self) -> None:
         for spec in self.specs:
-            child = subprocess.Popen(
-                spec.command,
-                cwd=PROJECT_ROOT,
-                env=self.env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,
-            )
-            self.children[spec.name] = child
-            threading.Thread(
-                target=_relay_output, args=(spec.name, child.stdout), daemon=True
-            ).start()
+            self._spawn(spec)
+
+    def _spawn(self, spec: ProcessSpec) -> None:
+        child = subprocess.Popen(
+            spec.command,
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.children[spec.name] = child
+        if self.pid_dir is not None:
+            self.pid_dir.mkdir(parents=True, exist_ok=True)
+            (self.pid_dir / f"{spec.name}.pid").write_text(f"{child.pid}\n")
+        threading.Thread(target=_relay_output, args=(spec.name, child.stdout), daemon=True).start()
+
+    def restart(self, name: str) -> bool:
+        """Starts a stopped child again, unless it already stopped RESTART_LIMIT times within
+        RESTART_WINDOW_SECONDS (then it is broken, not unlucky): False."""
+        now = time.monotonic()
+        recent = [t for t in self.restarts.get(name, []) if now - t < RESTART_WINDOW_SECONDS]
+        if len(recent) >= RESTART_LIMIT:
+            return False
+        self.restarts[name] = [*recent, now]
+        self.children[name].wait()
+        self._spawn(next(spec for spec in self.specs if spec.name == name))
+        return True
 
     def dead_child(self) -> str | None:
         for name, child in self.children.items():
@@ -201,6 +234,15 @@ def banner(settings: Settings) -> str:
             f"  Web app health        {settings.web_url}/healthz",
             f"  Rasa server           {settings.rasa_url}   "
             "(REST: /webhooks/rest/webhook, socket.io: /socket.io)",
+            *(
+                [
+                    f"    balanced by nginx over {len(settings.rasa_api_urls)} instances: "
+                    + ", ".join(settings.rasa_api_urls),
+                    f"  Conversation locks    {_without_password(settings.redis_url)}",
+                ]
+                if settings.prod_mode
+                else []
+            ),
             f"  Action server         {settings.actions_url}/health",
             f"  Data stored in        {_without_password(settings.database_url)}",
             "Press Ctrl-C to stop everything.",
@@ -216,9 +258,19 @@ def serve_all(settings: Settings) -> int:
     from bot.model_registry import RegistryError, live_model
     from bot.rasa_api import serving_token
 
+    if settings.prod_mode:
+        problems = prod_mode_problems(settings)
+        if problems:
+            for problem in problems:
+                print(f"error: {problem}", file=sys.stderr)
+            return 1
     try:
         model = live_model(settings)
-        token = serving_token(settings)
+        # Production mode's instances listen on loopback whatever RASA_HOST (nginx's address)
+        # is, and nginx passes on only the channels, never the API.
+        token = serving_token(
+            dataclasses.replace(settings, rasa_host="127.0.0.1") if settings.prod_mode else settings
+        )
     except (NoModelError, RegistryError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -234,7 +286,8 @@ def serve_all(settings: Settings) -> int:
         print(
             f"error: port already in use: {', '.join(busy)}. Stop whatever uses it "
             "(another `make run`?) or choose other ports in .env "
-            "(RASA_PORT, ACTIONS_PORT, WEB_PORT).",
+            "(RASA_PORT, ACTIONS_PORT, WEB_PORT; production mode's Rasa instances use the "
+            "RASA_INSTANCES ports after RASA_PORT).",
             file=sys.stderr,
         )
         return 1
@@ -246,8 +299,10 @@ def serve_all(settings: Settings) -> int:
         reason = getattr(error, "orig", None) or error
         print(f"error: cannot prepare the database: {str(reason).strip()}", file=sys.stderr)
         return 1
+    if settings.prod_mode:
+        write_nginx_config(settings)
     print(f"Starting with model {model.name} (Rasa takes about a minute to load TensorFlow)…")
-    supervisor = Supervisor(specs, child_environment(settings))
+    supervisor = Supervisor(specs, child_environment(settings), pid_dir=settings.var_dir / "run")
 
     def on_signal(signum, _frame) -> None:
         supervisor.stopping.set()
@@ -268,7 +323,10 @@ def serve_all(settings: Settings) -> int:
         print(banner(settings), flush=True)
         while not supervisor.stopping.is_set():
             dead = supervisor.dead_child()
-            if dead:
+            if dead and settings.prod_mode and supervisor.restart(dead):
+                # The other instances (nginx skips the stopped one) and the visitors carry on.
+                print(f"warning: the {dead} process stopped; started it again.", flush=True)
+            elif dead:
                 print(f"error: the {dead} process stopped; stopping the others.", file=sys.stderr)
                 return 1
             time.sleep(0.5)

@@ -71,6 +71,12 @@ class Settings:
     model_dir: Path = PROJECT_ROOT / "var" / "models"
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
+    # Production mode (`kapbot serve --prod`, or KAPBOT_PROD_MODE=true for every command):
+    # rasa_instances Rasa servers on the ports after rasa_port, behind nginx on rasa_port,
+    # sharing conversations in PostgreSQL and conversation locks in Redis at redis_url.
+    prod_mode: bool = False
+    rasa_instances: int = 2
+    redis_url: str = ""
     actions_host: str = "127.0.0.1"
     actions_port: int = 5055
     web_host: str = "127.0.0.1"
@@ -119,6 +125,11 @@ class Settings:
         return f"http://{self.rasa_host}:{self.rasa_port}"
 
     @property
+    def rasa_instance_ports(self) -> list[int]:
+        """The ports of production mode's Rasa instances: the ones right after rasa_port."""
+        return instance_ports(self.rasa_port, self.rasa_instances)
+
+    @property
     def actions_url(self) -> str:
         return f"http://{self.actions_host}:{self.actions_port}"
 
@@ -139,6 +150,10 @@ class Settings:
             # exactly as this process computed them, even when WEB_PORT came from .env.
             "CORS_ORIGINS": ",".join(self.cors_origins),
             "RASA_TELEMETRY_ENABLED": "false",
+            # endpoints.yml's lock store (bot/rasa_lock_store.py): Redis when set.
+            "REDIS_URL": self.redis_url if self.prod_mode else "",
+            # So the web app, too, knows the Rasa instances (rasa_api_urls) to publish to.
+            "KAPBOT_PROD_MODE": "true" if self.prod_mode else "false",
         }
 
 
@@ -239,8 +254,12 @@ def _dates(env: dict[str, str], name: str) -> tuple[dt.date, ...]:
     return tuple(sorted(dates))
 
 
-def _rasa_api_urls(env: dict[str, str], rasa_url: str) -> list[str]:
-    urls = [url.rstrip("/") for url in _list(env, "RASA_API_URLS", [rasa_url])]
+def instance_ports(rasa_port: int, instances: int) -> list[int]:
+    return [rasa_port + 1 + index for index in range(instances)]
+
+
+def _rasa_api_urls(env: dict[str, str], default: list[str]) -> list[str]:
+    urls = [url.rstrip("/") for url in _list(env, "RASA_API_URLS", default)]
     for url in urls:
         if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
             raise SettingsError(
@@ -266,6 +285,15 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
     clinic_open, clinic_close = _hours(env)
     rasa_host = env.get("RASA_HOST", "127.0.0.1")
     rasa_port = _int(env, "RASA_PORT", 5005)
+    prod_mode = _bool(env, "KAPBOT_PROD_MODE", False)
+    rasa_instances = _bounded_int(env, "RASA_INSTANCES", Settings.rasa_instances, 1, 16, "2")
+    # Publishing reaches every Rasa server directly: in production mode each instance (on
+    # loopback, behind nginx), otherwise the one server.
+    api_defaults = (
+        [f"http://127.0.0.1:{port}" for port in instance_ports(rasa_port, rasa_instances)]
+        if prod_mode
+        else [f"http://{rasa_host}:{rasa_port}"]
+    )
     public_url = env.get("PUBLIC_URL", "").strip()
     if public_url and urlsplit(public_url).scheme not in ("http", "https"):
         raise SettingsError(
@@ -281,6 +309,9 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         model_dir=PROJECT_ROOT / env["MODEL_DIR"] if env.get("MODEL_DIR") else var_dir / "models",
         rasa_host=rasa_host,
         rasa_port=rasa_port,
+        prod_mode=prod_mode,
+        rasa_instances=rasa_instances,
+        redis_url=env.get("REDIS_URL", "").strip(),
         actions_host=env.get("ACTIONS_HOST", "127.0.0.1"),
         actions_port=_int(env, "ACTIONS_PORT", 5055),
         web_host=web_host,
@@ -314,7 +345,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         booking_lead_minutes=_bounded_int(
             env, "BOOKING_LEAD_MINUTES", Settings.booking_lead_minutes, 0, 7 * 24 * 60, "60"
         ),
-        rasa_api_urls=_rasa_api_urls(env, f"http://{rasa_host}:{rasa_port}"),
+        rasa_api_urls=_rasa_api_urls(env, api_defaults),
         rasa_api_token=env.get("RASA_API_TOKEN", "").strip(),
     )
 
