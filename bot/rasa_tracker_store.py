@@ -8,12 +8,16 @@ the action server or the database being up. endpoints.yml names this class.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
+import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -25,6 +29,31 @@ log = logging.getLogger(__name__)
 
 CRISIS_INTENT = "crisis"
 _SEEN_LIMIT = 10_000
+# How long a read or save waits for a database that stopped answering (a PostgreSQL restart
+# takes a few seconds) before the error reaches Rasa.
+DATABASE_RETRY_SECONDS = 20
+_T = TypeVar("_T")
+
+
+async def with_database_retries(operation: Callable[[], Awaitable[_T]]) -> _T:
+    """Runs `operation` again while the database is unreachable, up to DATABASE_RETRY_SECONDS.
+
+    Rasa wraps the tracker store in a FailSafeTrackerStore that, on any error, reads from and
+    saves to an empty in-memory store instead: a message handled during a database restart
+    would be answered as if the conversation were new, and its turn silently never reach the
+    database, though the visitor saw the reply. Waiting out the restart here avoids both."""
+    deadline = time.monotonic() + DATABASE_RETRY_SECONDS
+    delay = 0.25
+    while True:
+        try:
+            return await operation()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+            if time.monotonic() + delay > deadline:
+                raise
+            # The class only: the statement's parameters would hold what the visitor typed.
+            log.warning("Tracker store database unreachable (%s); retrying", type(error).__name__)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 def crisis_turn(tracker: DialogueStateTracker) -> UserUttered | None:
@@ -68,8 +97,17 @@ class CrisisHandoffSQLTrackerStore(SQLTrackerStore):
         # Messages already handed over by this process (a later save must not redo the work).
         self._handed_over: OrderedDict[str, None] = OrderedDict()
 
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        return await with_database_retries(lambda: SQLTrackerStore.retrieve(self, sender_id))
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        return await with_database_retries(
+            lambda: SQLTrackerStore.retrieve_full_tracker(self, conversation_id)
+        )
+
     async def save(self, tracker: DialogueStateTracker) -> None:
-        await super().save(tracker)
+        # A failed save inserted nothing (one transaction), and the retry counts what is stored.
+        await with_database_retries(lambda: SQLTrackerStore.save(self, tracker))
         message = crisis_turn(tracker)
         if message is None or tracker.latest_action_name != "action_listen":
             return
