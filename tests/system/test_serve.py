@@ -25,10 +25,10 @@ BANNER = "KAP Assistant is running"
 class Serve:
     """`kapbot serve` as a child process, its output collected line by line."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *options: str) -> None:
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"],
+            [sys.executable, "-m", "bot.cli", "serve", *options],
             cwd=PROJECT_ROOT,
             env={**os.environ, **env},
             stdout=subprocess.PIPE,
