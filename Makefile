@@ -18,7 +18,7 @@ help:
 	@echo "make test   set everything up, then run the whole test suite"
 	@echo "make model  train a model if training data or config changed"
 	@echo "make eval   accuracy on the held-out set tests/eval/questions.yml"
-	@echo "make bench  latency, throughput, memory and training-time benchmark"
+	@echo "make bench  latency, throughput, memory, training time; 1 and 2 Rasa instances (production mode)"
 
 setup: $(VENV)/.installed
 
@@ -68,6 +68,7 @@ eval: model
 
 bench: model nginx
 	@$(BIN)/python bench/bench.py
+	@$(BIN)/python bench/bench_scale.py
 
 lint: setup
 	@$(BIN)/ruff check bot actions tests bench

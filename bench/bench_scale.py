@@ -1,0 +1,236 @@
+"""`make bench`, production mode: throughput and latency with 1 and 2 Rasa instances behind nginx.
+
+For each assistant (this project's, and as a baseline a plain `rasa init` assistant, trained once
+and cached under var/bench/rasa-init/) and each number of Rasa instances (1, 2), it starts the
+instances behind nginx exactly as `kapbot serve --prod` does (bot/runner.py, bot/balancer.py),
+with a PostgreSQL tracker store (a throwaway database on 127.0.0.1:5432) and the Redis lock
+store (a Redis database of its own), then sends the questions of tests/eval/questions.yml from
+1, 20 and 100 concurrent conversations (each conversation sends its messages one after the
+other, 10 per conversation, as a visitor does) for a fixed time, and reports messages per second,
+p50/p95/p99 latency and the resident memory of each process. Printed, and written to
+var/bench/scale.json. A benchmark, not a test: nothing fails on a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import aiohttp
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench import free_port, percentile, rss_mb  # noqa: E402
+from bot.balancer import write_nginx_config  # noqa: E402
+from bot.db.migrate import upgrade  # noqa: E402
+from bot.local_assistant import latest_model  # noqa: E402
+from bot.runner import ProcessSpec, Supervisor, child_environment, process_specs  # noqa: E402
+from bot.settings import PROJECT_ROOT, settings_from_env  # noqa: E402
+from tests.conftest import throwaway_postgres_database  # noqa: E402
+
+QUESTIONS = PROJECT_ROOT / "tests" / "eval" / "questions.yml"
+BASELINE_DIR = PROJECT_ROOT / "var" / "bench" / "rasa-init"
+REDIS_URL = "redis://127.0.0.1:6379/12"
+TURNS_PER_CONVERSATION = 10
+
+
+def baseline_model() -> Path:
+    """The `rasa init` assistant's model, trained on first use and kept under var/bench/."""
+    models = sorted((BASELINE_DIR / "models").glob("*.tar.gz"))
+    if models:
+        return models[-1]
+    print("Training the rasa init baseline (once; cached in var/bench/rasa-init)…", flush=True)
+    BASELINE_DIR.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "rasa", "init", "--no-prompt", "--init-dir", str(BASELINE_DIR)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_TELEMETRY_ENABLED": "false"},
+    )
+    return sorted((BASELINE_DIR / "models").glob("*.tar.gz"))[-1]
+
+
+def baseline_specs(settings, model: Path, folder: Path) -> list[ProcessSpec]:
+    """The baseline's Rasa instances, with the same tracker and lock stores as the project's,
+    and nginx; rasa init's assistant has no custom actions to call."""
+    endpoints = folder / "baseline-endpoints.yml"
+    endpoints.write_text(
+        "tracker_store:\n  type: SQL\n  url: ${DATABASE_URL}\n"
+        "lock_store:\n  type: bot.rasa_lock_store.ConfiguredLockStore\n"
+    )
+    credentials = folder / "baseline-credentials.yml"
+    credentials.write_text("rest:\n")
+    specs = []
+    for spec in process_specs(settings):
+        if spec.name.startswith("rasa-"):
+            command = list(spec.command)
+            command[command.index("--model") + 1] = str(model)
+            command[command.index("--endpoints") + 1] = str(endpoints)
+            command[command.index("--credentials") + 1] = str(credentials)
+            specs.append(replace(spec, command=command))
+        elif spec.name == "nginx":
+            specs.append(spec)
+    return specs
+
+
+async def load(url: str, texts: list[str], conversations: int, seconds: float, tag: str):
+    """`conversations` visitors sending one message after another for `seconds`."""
+    latencies: list[float] = []
+    errors = 0
+    until = time.monotonic() + seconds
+
+    async def visitor(number: int, session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        turn = 0
+        while time.monotonic() < until:
+            sender = f"bench-{tag}-{number}-{turn // TURNS_PER_CONVERSATION}"
+            text = texts[(number * 7919 + turn) % len(texts)]
+            started = time.perf_counter()
+            async with session.post(url, json={"sender": sender, "message": text}) as response:
+                await response.read()
+                if response.status != 200:
+                    errors += 1
+            latencies.append((time.perf_counter() - started) * 1000)
+            turn += 1
+
+    started = time.perf_counter()
+    timeout = aiohttp.ClientTimeout(total=120)
+    connector = aiohttp.TCPConnector(limit=conversations)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        await asyncio.gather(*(visitor(n, session) for n in range(conversations)))
+    elapsed = time.perf_counter() - started
+    return {
+        "conversations": conversations,
+        "messages": len(latencies),
+        "errors": errors,
+        "msg_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+    }
+
+
+def measure(assistant: str, instances: int, texts: list[str], levels, seconds: float) -> dict:
+    with tempfile.TemporaryDirectory() as folder, throwaway_postgres_database() as database_url:
+        rasa_port = free_port()
+        while any(_busy(rasa_port + i) for i in range(instances + 1)):
+            rasa_port = free_port()
+        settings = settings_from_env(
+            {
+                "KAPBOT_VAR_DIR": folder,
+                "MODEL_DIR": str(latest_model().parent),
+                "KAPBOT_PROD_MODE": "true",
+                "RASA_INSTANCES": str(instances),
+                "RASA_PORT": str(rasa_port),
+                "ACTIONS_PORT": str(free_port()),
+                "WEB_PORT": str(free_port()),
+                "DATABASE_URL": database_url,
+                "REDIS_URL": REDIS_URL,
+                "LOG_LEVEL": "WARNING",
+            }
+        )
+        upgrade(database_url)
+        write_nginx_config(settings)
+        if assistant == "kapbot":
+            specs = [s for s in process_specs(settings) if s.name != "web"]
+        else:
+            specs = baseline_specs(settings, baseline_model(), Path(folder))
+        env = {**child_environment(settings), "PYTHONPATH": str(PROJECT_ROOT)}
+        supervisor = Supervisor(specs, env)
+        print(f"[{assistant}, {instances} instance(s)] starting…", flush=True)
+        supervisor.start()
+        try:
+            problem = supervisor.wait_until_ready()
+            if problem:
+                raise RuntimeError(f"{problem} did not start")
+            url = f"{settings.rasa_url}/webhooks/rest/webhook"
+            asyncio.run(load(url, texts, 4, 5, "warmup"))
+            results = []
+            for conversations in levels:
+                result = asyncio.run(load(url, texts, conversations, seconds, f"c{conversations}"))
+                print(f"[{assistant}, {instances} instance(s)] {result}", flush=True)
+                results.append(result)
+            memory = {
+                name: round(rss_mb(child.pid), 1) for name, child in supervisor.children.items()
+            }
+        finally:
+            supervisor.stop()
+    return {"assistant": assistant, "instances": instances, "levels": results, "rss_mb": memory}
+
+
+def _busy(port: int) -> bool:
+    from bot.runner import port_in_use
+
+    return port_in_use("127.0.0.1", port)
+
+
+def markdown(runs: list[dict]) -> str:
+    lines = [
+        "| assistant | instances | conversations | messages/s | p50 ms | p95 ms | p99 ms "
+        "| errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        for level in run["levels"]:
+            lines.append(
+                f"| {run['assistant']} | {run['instances']} | {level['conversations']} | "
+                f"{level['msg_per_s']} | {level['p50_ms']} | {level['p95_ms']} | "
+                f"{level['p99_ms']} | {level['errors']} |"
+            )
+    lines += ["", "| assistant | instances | resident memory (MB) per process |", "|---|---|---|"]
+    for run in runs:
+        memory = ", ".join(f"{name} {mb:,.0f}" for name, mb in run["rss_mb"].items())
+        lines.append(f"| {run['assistant']} | {run['instances']} | {memory} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=20, help="per concurrency level")
+    parser.add_argument("--levels", default="1,20,100")
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args()
+    levels = [int(level) for level in args.levels.split(",")]
+    texts = [item["text"] for item in yaml.safe_load(QUESTIONS.read_text())]
+    with open("/proc/loadavg") as loadavg:
+        load_before = loadavg.read().split()[:3]
+    runs = []
+    assistants = ["kapbot"] if args.skip_baseline else ["kapbot", "rasa-init"]
+    for assistant in assistants:
+        for instances in (1, 2):
+            runs.append(measure(assistant, instances, texts, levels, args.seconds))
+    results = {
+        "machine": f"{os.cpu_count()} cores",
+        "load_average_before": load_before,
+        "seconds_per_level": args.seconds,
+        "runs": runs,
+    }
+    for assistant in assistants:
+        one, two = (r for r in runs if r["assistant"] == assistant)
+        for a, b in zip(one["levels"], two["levels"], strict=True):
+            results.setdefault("speedup_2_over_1", {}).setdefault(assistant, {})[
+                str(a["conversations"])
+            ] = round(b["msg_per_s"] / a["msg_per_s"], 2)
+    out = PROJECT_ROOT / "var" / "bench" / "scale.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(markdown(runs))
+    print(f"load average before: {' '.join(load_before)}")
+    print(f"throughput of 2 instances over 1: {results['speedup_2_over_1']}")
+    print(f"(written to {out.relative_to(PROJECT_ROOT)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
