@@ -50,6 +50,9 @@ def test_rasa_api_urls_name_every_instance_in_production_mode_and_the_one_server
     ]
     single = settings_from_env({"RASA_PORT": "7005", "RASA_INSTANCES": "3"})
     assert single.rasa_api_urls == ["http://127.0.0.1:7005"]
+    # RASA_API_URLS still wins, e.g. instances on other machines.
+    elsewhere = prod_settings(tmp_path, RASA_API_URLS="http://10.0.0.5:5006,http://10.0.0.6:5006")
+    assert elsewhere.rasa_api_urls == ["http://10.0.0.5:5006", "http://10.0.0.6:5006"]
 
 
 @pytest.mark.parametrize("value", ["0", "two", "17"])

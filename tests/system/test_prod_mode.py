@@ -188,6 +188,17 @@ def conversations_of(crowd: list[Visitor]) -> list[Conversation]:
     return [conversation for visitor in crowd for conversation in visitor.conversations]
 
 
+def test_the_balancer_passes_on_the_channels_and_never_rasas_api(deployment):
+    balancer = deployment.balancer_url.removesuffix("/webhooks/rest/webhook")
+    assert requests.get(f"{balancer}/webhooks/rest/", timeout=10).status_code == 200
+    assert requests.get(f"{balancer}/balancer/health", timeout=10).text == "ok\n"
+    # The API is on (models are published through it), but only on the instances' loopback.
+    instance = deployment.instance_urls[0].removesuffix("/webhooks/rest/webhook")
+    assert requests.get(f"{instance}/status", timeout=10).status_code == 401
+    for path in ("/status", "/model", "/conversations/x/tracker", "/version"):
+        assert requests.get(f"{balancer}{path}", timeout=10).status_code == 404, path
+
+
 def test_five_messages_at_once_through_alternating_instances_are_handled_in_order(deployment):
     sender = "ordering-0001"
     texts = [
