@@ -217,6 +217,10 @@ def test_five_messages_at_once_through_alternating_instances_are_handled_in_orde
         url = deployment.instance_urls[index % 2]
         return requests.post(url, json={"sender": sender, "message": texts[index]}, timeout=60)
 
+    # A first message warms each instance up (TensorFlow's first prediction is slow), so none
+    # is still busy with one message when the next arrives.
+    for url in deployment.instance_urls:
+        requests.post(url, json={"sender": "warm-up", "message": "hello"}, timeout=60)
     with ThreadPoolExecutor(len(texts)) as pool:
         replies = list(pool.map(send, range(len(texts))))
 
