@@ -29,6 +29,7 @@ from bot.bookings import (
     free_slots,
 )
 from bot.contact import clean_name, display_phone, parse_contact_detail, phone_in
+from bot.content.buttons import button
 from bot.db.models import utc_now
 from bot.db.session import session_scope
 from bot.scheduling import (
@@ -68,7 +69,7 @@ _FIELDS = (
 )
 # Only an unmistakable yes books the call: "yes, but make it 3pm" is a change, not a yes.
 _CONFIRM = re.compile(
-    r"^(/affirm|yes|yes please|yep|yeah|book it|book it please|please book it|confirm|"
+    r"^(yes|yes please|yep|yeah|book it|book it please|please book it|confirm|"
     r"confirm it|go ahead|ok|okay|sure|that's right|looks good|all good|perfect)[\s.!]*$",
     re.I,
 )
@@ -115,7 +116,7 @@ def failed_answer(
     failures = int(tracker.get_slot("booking_failures") or 0) + 1
     dispatcher.utter_message(response=response)
     if failures >= MAX_FAILURES:
-        person = {"title": content().messages["talk_to_person_button"], "payload": "/human_request"}
+        person = button(content().messages["talk_to_person_button"])
         dispatcher.utter_message(
             response="utter_booking_trouble", buttons=[person], **clinic_details()
         )
@@ -313,7 +314,7 @@ class ActionAskBookingSlot(Action):
         labels = [format_slot(slot, calendar) for slot in free[:SLOT_BUTTONS]]
         dispatcher.utter_message(
             response="utter_booking_slot_question",
-            buttons=[{"title": label, "payload": label} for label in labels],
+            buttons=[button(label) for label in labels],
             timezone=calendar.local(utc_now()).tzname(),
         )
         return []
@@ -332,9 +333,9 @@ class ActionAskBookingConfirmed(Action):
         email = tracker.get_slot("booking_email")
         slot = tracker.get_slot("booking_slot")
         buttons = [
-            {"title": labels["confirm_button"], "payload": "/affirm"},
+            button(labels["confirm_button"]),
             *(
-                {"title": labels[key], "payload": labels[key]}
+                button(labels[key])
                 for key in (
                     "change_time_button",
                     "change_phone_button",
@@ -342,7 +343,7 @@ class ActionAskBookingConfirmed(Action):
                     "change_email_button",
                 )
             ),
-            {"title": labels["cancel_button"], "payload": "/stop"},
+            button(labels["cancel_button"]),
         ]
         dispatcher.utter_message(
             response="utter_booking_summary",

@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.shared import content
+from bot.content.buttons import button
 from bot.content.model import Content
 
 MAX_SUGGESTIONS = 3
@@ -29,12 +30,12 @@ def suggested_topics(parse_data: dict[str, Any], limit: int = MAX_SUGGESTIONS) -
 def did_you_mean_buttons(parse_data: dict[str, Any], content: Content) -> list[dict[str, str]]:
     known = set(content.topic_ids)
     buttons = [
-        {"title": content.topic(topic_id).label, "payload": f"/faq/{topic_id}"}
+        button(content.topic(topic_id).label)
         for topic_id in suggested_topics(parse_data)
         if topic_id in known
     ]
     # "None of these" counts as a denial for Rasa's two-stage fallback.
-    buttons.append({"title": content.messages["none_of_these"], "payload": "/out_of_scope"})
+    buttons.append(button(content.messages["none_of_these"]))
     return buttons
 
 

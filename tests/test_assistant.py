@@ -101,15 +101,16 @@ async def test_out_of_scope_is_honest(assistant, content):
     assert reply.texts == [content.messages["out_of_scope"]]
 
 
-async def test_topic_button_payload_answers_that_topic(assistant, content):
-    reply = await assistant.ask("/faq/number_of_sessions")
+async def test_topic_button_answers_that_topic(assistant, content):
+    reply = await assistant.ask(content.topic("number_of_sessions").label)
     assert reply.outcome == "number_of_sessions"
     assert reply.texts[0].startswith(content.topic("number_of_sessions").answer)
 
 
-async def test_unknown_topic_payload_is_not_an_answer(assistant):
-    reply = await assistant.ask("/faq/not_a_topic")
-    assert reply.outcome not in load_content().topic_ids
+async def test_a_topic_label_typed_differently_still_answers_it(assistant, content):
+    # "How many sessions are needed?" typed without capitals or the question mark.
+    reply = await assistant.ask("how many sessions are needed")
+    assert reply.outcome == "number_of_sessions"
 
 
 async def test_did_you_mean_then_picking_a_topic_answers_it(assistant, content):
@@ -117,8 +118,8 @@ async def test_did_you_mean_then_picking_a_topic_answers_it(assistant, content):
     unsure = await assistant.ask("/nlu_fallback", sender)
     assert unsure.outcome == "fallback"
     assert unsure.texts == [content.messages["did_you_mean"]]
-    assert unsure.buttons[-1]["payload"] == "/out_of_scope"
-    picked = await assistant.ask("/faq/bladder", sender)
+    assert unsure.buttons[-1]["payload"] == content.messages["none_of_these"]
+    picked = await assistant.ask(content.topic("bladder").label, sender)
     assert picked.outcome == "bladder"
     assert picked.texts[0].startswith(content.topic("bladder").answer)
 
@@ -128,7 +129,7 @@ async def test_none_of_these_asks_to_rephrase_and_the_rephrased_question_is_answ
 ):
     sender = new_conversation()
     await assistant.ask("/nlu_fallback", sender)
-    rephrase = await assistant.ask("/out_of_scope", sender)
+    rephrase = await assistant.ask(content.messages["none_of_these"], sender)
     assert rephrase.texts == [content.messages["ask_rephrase"]]
     answered = await assistant.ask("will i get hooked on it?", sender)
     assert answered.outcome == "dependence"
@@ -137,10 +138,10 @@ async def test_none_of_these_asks_to_rephrase_and_the_rephrased_question_is_answ
 async def test_unsure_twice_the_bot_gives_up_politely(assistant, content):
     sender = new_conversation()
     await assistant.ask("/nlu_fallback", sender)
-    await assistant.ask("/out_of_scope", sender)  # none of these: please rephrase
+    await assistant.ask(content.messages["none_of_these"], sender)  # please rephrase
     again = await assistant.ask("/nlu_fallback", sender)  # the rephrasing is unclear too
     assert again.texts == [content.messages["did_you_mean"]]
-    gave_up = await assistant.ask("/out_of_scope", sender)
+    gave_up = await assistant.ask(content.messages["none_of_these"], sender)
     assert gave_up.texts == [content.messages["default_fallback"]]
     # ...and the conversation goes on normally afterwards.
     assert (await assistant.ask("what does it cost?", sender)).outcome == "cost"
@@ -150,8 +151,9 @@ async def test_handoff_offer_form_with_a_question_in_between_then_stop(assistant
     sender = new_conversation()
     offer = await assistant.ask("i take lithium, can i still do ketamine therapy?", sender)
     assert offer.outcome == "eligibility_handoff"
-    assert [b["payload"] for b in offer.buttons] == ["/affirm", "/deny"]
-    asked = await assistant.ask("/affirm", sender)
+    yes, no = content.messages["yes_button"], content.messages["no_button"]
+    assert [b["payload"] for b in offer.buttons] == [yes, no]
+    asked = await assistant.ask(yes, sender)
     assert asked.texts == [content.messages["ask_contact_name"]]
     answered = await assistant.ask("how long does a session take?", sender)
     assert answered.outcome == "session_length"
@@ -166,7 +168,7 @@ async def test_handoff_offer_form_with_a_question_in_between_then_stop(assistant
 async def test_crisis_during_the_handoff_form_gets_crisis_help_first(assistant, content):
     sender = new_conversation()
     await assistant.ask("can i talk to a human", sender)
-    await assistant.ask("/affirm", sender)
+    await assistant.ask(content.messages["yes_button"], sender)
     reply = await assistant.ask("i want to kill myself", sender)
     assert reply.texts[0] == content.messages["crisis"]
 
@@ -174,9 +176,9 @@ async def test_crisis_during_the_handoff_form_gets_crisis_help_first(assistant, 
 async def test_handoff_consent_completes_the_form(assistant, content):
     sender = new_conversation()
     await assistant.ask("am i a good candidate for KAP?", sender)
-    await assistant.ask("/affirm", sender)
+    await assistant.ask(content.messages["yes_button"], sender)
     await assistant.ask("my name is Ana", sender)
     consent = await assistant.ask("ana@example.com", sender)
     assert "Ana" in consent.texts[0] and "ana@example.com" in consent.texts[0]
-    done = await assistant.ask("/affirm", sender)
+    done = await assistant.ask(content.messages["yes_button"], sender)
     assert "KAP-" in done.texts[0]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.content.buttons import button
 from bot.content.model import MESSAGE_RESPONSES, Content, load_content
 from bot.settings import PROJECT_ROOT
 
@@ -32,8 +33,8 @@ def faq_response_name(topic_id: str) -> str:
     return f"utter_faq/{topic_id}"
 
 
-# Messages that end in a yes/no question get buttons (labels from messages.yml); the payloads
-# are Rasa's own intent payloads, so a click needs no NLU.
+# Messages that end in a yes/no question get buttons (labels from messages.yml); a click sends
+# the label, which the NLU reads as affirm/deny (bot/content/buttons.py).
 YES_NO_MESSAGES = (
     "handoff_offer_eligibility",
     "handoff_offer_human",
@@ -51,8 +52,8 @@ def render_responses(content: Content) -> dict[str, list[dict]]:
         responses[response] = [{"text": content.messages[key]}]
         if key in YES_NO_MESSAGES:
             responses[response][0]["buttons"] = [
-                {"title": content.messages["yes_button"], "payload": "/affirm"},
-                {"title": content.messages["no_button"], "payload": "/deny"},
+                button(content.messages["yes_button"]),
+                button(content.messages["no_button"]),
             ]
     return responses
 

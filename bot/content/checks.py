@@ -7,6 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bot.content.build import is_stale
+from bot.content.buttons import label_clashes
 from bot.content.model import (
     MAX_WORDS,
     TARGET_MAX_WORDS,
@@ -192,6 +193,7 @@ def check_project(files: ProjectFiles | None = None) -> tuple[list[str], list[st
         )
     problems += check_responses(content, files)
     problems += check_training_examples(content, read_nlu_examples(files.nlu))
+    problems += label_clashes(content)
     article = files.article.read_text(encoding="utf-8")
     for topic in content.topics:
         for run in copied_runs(topic.answer, article)[:1]:

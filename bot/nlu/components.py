@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -13,6 +12,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.content.buttons import FAQ_INTENT, label_meanings, normalized
+from bot.content.model import load_content
 from bot.nlu.confidence import is_unsure
 from bot.nlu.crisis_patterns import crisis_match
 from bot.nlu.eligibility_patterns import eligibility_match
@@ -21,10 +22,7 @@ CRISIS_INTENT = "crisis"
 ELIGIBILITY_INTENT = "eligibility"
 # A request for a person already leads to the same handoff offer; crisis always wins.
 _KEPT_OVER_ELIGIBILITY = {CRISIS_INTENT, "human_request"}
-FAQ_INTENT = "faq"
 RESPONSE_SELECTOR = "response_selector"
-# What the "did you mean" buttons send: /faq/<topic id>.
-TOPIC_PAYLOAD = re.compile(r"^/faq/([a-z_]+)$")
 
 
 class _NonTrainableComponent(GraphComponent):
@@ -85,39 +83,54 @@ class EligibilityPatternClassifier(_NonTrainableComponent):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class TopicButtonHandler(_NonTrainableComponent):
-    """Turns a "did you mean" button payload (`/faq/dependence`) into that FAQ answer.
+class ButtonLabelHandler(_NonTrainableComponent):
+    """Gives the bot's button labels their fixed meaning (bot/content/buttons.py): "Yes, please"
+    is `affirm`, a "did you mean" topic is that FAQ answer, whatever the classifier thought.
 
-    Rasa's own `/intent` payloads cannot name one response of a retrieval intent, so the button
-    sets both the `faq` intent and the ResponseSelector's choice. Only topics the trained
-    ResponseSelector knows are accepted; anything else stays plain text.
+    A button sends its label as plain text, and a visitor typing the same words means the same.
+    A topic is accepted only if the trained ResponseSelector knows it; the intent and the
+    ResponseSelector's choice are both set, as no intent alone can name one FAQ answer.
     """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self._meanings: dict[str, str] | None = None
+
+    def meaning(self, text: str) -> str | None:
+        if self._meanings is None:
+            # Read on first use, not at import or training; content comes with the model's code.
+            self._meanings = label_meanings(load_content())
+        return self._meanings.get(normalized(text))
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            found = TOPIC_PAYLOAD.match((message.get(TEXT) or "").strip())
-            selector = message.get(RESPONSE_SELECTOR) or {}
-            faq = selector.get(FAQ_INTENT)
-            if not found or not faq:
+            meaning = self.meaning(message.get(TEXT) or "")
+            if meaning is None:
                 continue
-            key = f"{FAQ_INTENT}/{found.group(1)}"
-            known = {item.get("intent_response_key") for item in faq.get("ranking", [])}
-            if key not in known:
-                continue
-            _force_intent(message, FAQ_INTENT)
-            faq["response"] = {
-                "responses": None,
-                "confidence": 1.0,
-                "intent_response_key": key,
-                "utter_action": f"utter_{key}",
-            }
-            faq["ranking"] = _put_first(
-                faq["ranking"],
-                {"confidence": 1.0, "intent_response_key": key},
-                "intent_response_key",
-            )
-            message.set(RESPONSE_SELECTOR, selector, add_to_output=True)
+            if meaning.startswith(f"{FAQ_INTENT}/"):
+                _force_faq_answer(message, meaning)
+            else:
+                _force_intent(message, meaning)
         return messages
+
+
+def _force_faq_answer(message: Message, key: str) -> None:
+    selector = message.get(RESPONSE_SELECTOR) or {}
+    faq = selector.get(FAQ_INTENT)
+    known = {item.get("intent_response_key") for item in (faq or {}).get("ranking", [])}
+    if key not in known:
+        return
+    _force_intent(message, FAQ_INTENT)
+    faq["response"] = {
+        "responses": None,
+        "confidence": 1.0,
+        "intent_response_key": key,
+        "utter_action": f"utter_{key}",
+    }
+    faq["ranking"] = _put_first(
+        faq["ranking"], {"confidence": 1.0, "intent_response_key": key}, "intent_response_key"
+    )
+    message.set(RESPONSE_SELECTOR, selector, add_to_output=True)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

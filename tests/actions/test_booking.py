@@ -84,7 +84,7 @@ async def test_confirming_books_the_call_and_keeps_the_reference(clinic):
     slot = first_free_slot(clinic)
     dispatcher = CollectingDispatcher()
     result = await ValidateBookingForm().validate_booking_confirmed(
-        "/affirm", dispatcher, tracker("/affirm", "affirm", filled(slot)), {}
+        "Book it", dispatcher, tracker("Book it", "affirm", filled(slot)), {}
     )
     reference = result["booking_confirmed"]
     with session_scope(clinic) as session:
@@ -172,7 +172,7 @@ async def test_the_third_failure_offers_the_phone_and_a_person():
     assert result["booking_failures"] == 0
     responses = [m["response"] for m in dispatcher.messages]
     assert responses == ["utter_invalid_booking_phone", "utter_booking_trouble"]
-    assert dispatcher.messages[1]["buttons"][0]["payload"] == "/human_request"
+    assert dispatcher.messages[1]["buttons"][0]["payload"] == "Talk to a person"
 
 
 @pytest.mark.parametrize(

@@ -25,17 +25,23 @@ def test_suggestions_follow_the_response_selector_ranking():
 def test_buttons_name_topics_by_their_label_and_end_with_none_of_these():
     content = load_content()
     buttons = did_you_mean_buttons(parse_data("dependence", "bladder"), content)
+    # A click sends the label as plain text (bot/content/buttons.py).
+    dependence, bladder = content.topic("dependence").label, content.topic("bladder").label
     assert buttons[:2] == [
-        {"title": content.topic("dependence").label, "payload": "/faq/dependence"},
-        {"title": content.topic("bladder").label, "payload": "/faq/bladder"},
+        {"title": dependence, "payload": dependence},
+        {"title": bladder, "payload": bladder},
     ]
-    assert buttons[-1] == {"title": content.messages["none_of_these"], "payload": "/out_of_scope"}
+    none_of_these = content.messages["none_of_these"]
+    assert buttons[-1] == {"title": none_of_these, "payload": none_of_these}
 
 
 def test_unknown_topics_are_never_offered():
     content = load_content()
     buttons = did_you_mean_buttons(parse_data("not_a_topic", "cost"), content)
-    assert [b["payload"] for b in buttons] == ["/faq/cost", "/out_of_scope"]
+    assert [b["payload"] for b in buttons] == [
+        content.topic("cost").label,
+        content.messages["none_of_these"],
+    ]
 
 
 async def test_action_asks_did_you_mean_with_buttons():
@@ -53,8 +59,9 @@ async def test_action_asks_did_you_mean_with_buttons():
     assert await ActionDidYouMean().run(dispatcher, tracker, {}) == []
     [message] = dispatcher.messages
     assert message["response"] == "utter_did_you_mean"
+    content = load_content()
     assert [b["payload"] for b in message["buttons"]] == [
-        "/faq/cost",
-        "/faq/number_of_sessions",
-        "/out_of_scope",
+        content.topic("cost").label,
+        content.topic("number_of_sessions").label,
+        content.messages["none_of_these"],
     ]

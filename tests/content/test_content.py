@@ -167,5 +167,6 @@ def test_handoff_offers_carry_yes_and_no_buttons(content):
     responses = render_responses(content)
     for name in ("utter_handoff_offer_eligibility", "utter_handoff_offer_human"):
         buttons = responses[name][0]["buttons"]
-        assert [b["payload"] for b in buttons] == ["/affirm", "/deny"]
+        yes, no = content.messages["yes_button"], content.messages["no_button"]
+        assert [b["payload"] for b in buttons] == [yes, no]
         assert buttons[0]["title"] == content.messages["yes_button"]

@@ -3,11 +3,12 @@
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.content.model import load_content
 from bot.nlu.components import (
+    ButtonLabelHandler,
     CrisisPatternClassifier,
     EligibilityPatternClassifier,
     FaqConfidenceGate,
-    TopicButtonHandler,
 )
 
 
@@ -56,16 +57,42 @@ def test_gate_sends_an_unsure_topic_choice_to_the_fallback():
 
 
 def test_topic_button_selects_that_answer():
-    [result] = TopicButtonHandler({}).process([message("/faq/cost", "nlu_fallback", 0.3)])
+    label = load_content().topic("cost").label
+    [result] = ButtonLabelHandler({}).process([message(label, "nlu_fallback", 0.3)])
     assert result.get("intent") == {"name": "faq", "confidence": 1.0}
     response = result.get("response_selector")["faq"]["response"]
     assert response["utter_action"] == "utter_faq/cost"
     assert response["intent_response_key"] == "faq/cost"
 
 
-def test_unknown_topic_button_stays_plain_text():
-    [result] = TopicButtonHandler({}).process([message("/faq/parking", "nlu_fallback", 0.3)])
+def test_a_topic_the_response_selector_does_not_know_stays_plain_text():
+    label = load_content().topic("bladder").label
+    [result] = ButtonLabelHandler({}).process(
+        [message(label, "nlu_fallback", 0.3, topics=[("cost", 0.3)])]
+    )
     assert result.get("intent")["name"] == "nlu_fallback"
+
+
+@pytest.mark.parametrize(
+    ("key", "intent"),
+    [
+        ("yes_button", "affirm"),
+        ("no_button", "deny"),
+        ("confirm_button", "affirm"),
+        ("cancel_button", "stop"),
+        ("talk_to_person_button", "human_request"),
+        ("none_of_these", "out_of_scope"),
+    ],
+)
+def test_a_button_label_means_its_intent_however_it_is_typed(key, intent):
+    typed = load_content().messages[key].upper().replace(",", "") + "!"
+    [result] = ButtonLabelHandler({}).process([message(typed, "faq", 0.9)])
+    assert result.get("intent") == {"name": intent, "confidence": 1.0}
+
+
+def test_an_intent_payload_is_not_a_button():
+    [result] = ButtonLabelHandler({}).process([message("/affirm", "faq", 0.9)])
+    assert result.get("intent")["name"] == "faq"
 
 
 def test_personal_clinical_question_overrides_a_confident_faq_prediction():
@@ -82,7 +109,7 @@ def test_personal_clinical_question_overrides_a_confident_faq_prediction():
         ("does ketamine raise blood pressure?", "faq"),  # general, not personal
         ("i take lithium and i want to die", "crisis"),  # crisis is never overridden
         ("can i talk to someone about my lithium", "human_request"),
-        ("/faq/safety", "faq"),  # a button payload
+        ("/faq/safety", "faq"),  # an intent payload of `kapbot ask`
     ],
 )
 def test_eligibility_pattern_leaves_other_messages_alone(text, intent):

@@ -70,14 +70,16 @@ def test_booking_with_a_button_shows_up_in_the_cli_with_its_utc_time(servers, me
 
     consent = exchange(rasa_url, sender, first["payload"])
     assert "(555) 123-4567" in consent[0]["text"]
-    assert [b["payload"] for b in consent[0]["buttons"]] == ["/affirm", "/deny"]
-    [summary] = exchange(rasa_url, sender, "/affirm")
+    # A button sends its label, as if typed (bot/content/buttons.py).
+    yes_no = [b["payload"] for b in consent[0]["buttons"]]
+    assert yes_no == [messages["yes_button"], messages["no_button"]]
+    [summary] = exchange(rasa_url, sender, yes_no[0])
     assert "Ana Ruiz" in summary["text"] and "ana@example.com" in summary["text"]
     assert first["title"] in summary["text"]
-    assert [b["payload"] for b in summary["buttons"]][0] == "/affirm"
-    assert summary["buttons"][-1]["payload"] == "/stop"
+    assert summary["buttons"][0]["payload"] == messages["confirm_button"]
+    assert summary["buttons"][-1]["payload"] == messages["cancel_button"]
 
-    done = say(rasa_url, sender, "/affirm")
+    done = say(rasa_url, sender, summary["buttons"][0]["payload"])
     reference = BOOKING_REFERENCE.search(done).group(0)
     assert first["title"] in done and "/calendar/" in done and ".ics" in done
 
@@ -141,7 +143,8 @@ def test_three_failed_answers_offer_the_phone_number_or_a_person(servers, messag
     third = exchange(rasa_url, sender, "56")
     text = "\n".join(m.get("text", "") for m in third)
     assert "(555) 777-1234" in text
-    assert any(b["payload"] == "/human_request" for m in third for b in m.get("buttons", []))
+    person = messages["talk_to_person_button"]
+    assert any(b["payload"] == person for m in third for b in m.get("buttons", []))
 
 
 def test_a_question_mid_form_is_answered_and_the_form_resumes(servers, messages):
@@ -170,7 +173,7 @@ def test_a_booking_is_cancelled_with_its_reference_and_phone(servers, messages):
     [question] = start_booking(rasa_url, sender, messages)
     exchange(rasa_url, sender, question["buttons"][-1]["payload"])
     say(rasa_url, sender, "yes")
-    reference = BOOKING_REFERENCE.search(say(rasa_url, sender, "/affirm")).group(0)
+    reference = BOOKING_REFERENCE.search(say(rasa_url, sender, messages["confirm_button"])).group(0)
 
     other = new_visitor()
     asked = say(rasa_url, other, f"please cancel my booking {reference}")
@@ -197,8 +200,8 @@ def test_two_visitors_confirming_one_time_only_one_gets_it(servers, messages):
     for visitor in (first, second):
         exchange(rasa_url, visitor, wanted)
         say(rasa_url, visitor, "yes")
-    assert BOOKING_REFERENCE.search(say(rasa_url, first, "/affirm"))
-    lost = exchange(rasa_url, second, "/affirm")
+    assert BOOKING_REFERENCE.search(say(rasa_url, first, messages["confirm_button"]))
+    lost = exchange(rasa_url, second, messages["confirm_button"])
     assert lost[0]["text"] == messages["booking_slot_taken"]
     # ...and is offered the free times again, without the one just taken.
     offered = [b["payload"] for b in lost[-1]["buttons"]]
@@ -220,7 +223,7 @@ def test_twenty_simultaneous_confirmations_for_one_time_yield_one_booking(server
         say(rasa_url, visitor, "yes")
     # All twenty press "Book it" at once, through the REST channel.
     with ThreadPoolExecutor(max_workers=20) as pool:
-        replies = list(pool.map(lambda v: say(rasa_url, v, "/affirm"), visitors))
+        replies = list(pool.map(lambda v: say(rasa_url, v, messages["confirm_button"]), visitors))
     booked = [r for r in replies if BOOKING_REFERENCE.search(r)]
     assert len(booked) == 1
     assert sum(r.startswith(messages["booking_slot_taken"]) for r in replies) == 19
@@ -248,7 +251,7 @@ def test_after_an_eligibility_handoff_a_booking_carries_its_reference(servers, m
     [question] = exchange(rasa_url, sender, "skip")
     exchange(rasa_url, sender, question["buttons"][0]["payload"])
     say(rasa_url, sender, "yes")
-    reference = BOOKING_REFERENCE.search(say(rasa_url, sender, "/affirm")).group(0)
+    reference = BOOKING_REFERENCE.search(say(rasa_url, sender, messages["confirm_button"])).group(0)
     with session_scope(database_url) as session:
         booking = get_booking(session, reference)
         assert booking.handoff_reference == handoff_reference
