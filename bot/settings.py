@@ -119,6 +119,12 @@ class Settings:
     # `kapbot serve` generate one into var_dir/rasa-api-token.
     rasa_api_urls: list[str] = field(default_factory=list)
     rasa_api_token: str = ""
+    # The longest a visitor waits for a reply; after that the public channels apologise with
+    # the clinic's number (a slow or stuck action server must never mean silence).
+    reply_timeout_seconds: int = 15
+    # Behind a reverse proxy (nginx) that sets X-Forwarded-For/-Proto/-Host: the web app takes
+    # the visitor's address and scheme from those headers. Never set it without such a proxy.
+    trust_proxy: bool = False
 
     @property
     def rasa_url(self) -> str:
@@ -347,6 +353,10 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         ),
         rasa_api_urls=_rasa_api_urls(env, api_defaults),
         rasa_api_token=env.get("RASA_API_TOKEN", "").strip(),
+        trust_proxy=_bool(env, "TRUST_PROXY", False),
+        reply_timeout_seconds=_bounded_int(
+            env, "REPLY_TIMEOUT_SECONDS", Settings.reply_timeout_seconds, 1, 300, "15"
+        ),
     )
 
 

@@ -5,19 +5,38 @@ means "no origin check at all": any web page could open a conversation in a visi
 This channel keeps everything else of Rasa's (events, session persistence, the /socket.io path)
 and gives the server the origins in CORS_ORIGINS, so Engine.IO refuses a polling request or a
 websocket handshake from any other origin and answers allowed ones with the CORS headers the
-widget needs.
+widget needs. Messages are handled as bot/channels/visitor_messages.py says (no intents from
+the visitor, no silence).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from bot.channels.visitor_messages import SENDER_ID, answer_visitor
 from bot.settings import get_settings
+
+
+def _is_sender_id(value: Any) -> bool:
+    return isinstance(value, str) and SENDER_ID.match(value) is not None
+
+
+class CountingSocketIOOutput(SocketIOOutput):
+    """Rasa's socket.io output, counting what it sends (a turn must never end in silence)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent = 0
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        self.sent += 1
+        await super()._send_message(socket_id, response)
 
 
 class OriginCheckedSocketIOInput(SocketIOInput):
@@ -33,4 +52,26 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         webhook = super().blueprint(on_new_message)
         # The Engine.IO server reads this on every request; set before Rasa starts serving.
         self.sio.eio.cors_allowed_origins = self.allowed_origins()
+
+        # These replace Rasa's handlers, which take metadata from the visitor and fail on data
+        # that is not an object with text.
+        @self.sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            wanted = data.get("session_id") if isinstance(data, dict) else None
+            session_id = wanted if _is_sender_id(wanted) else uuid.uuid4().hex
+            if self.session_persistence:
+                self.sio.enter_room(sid, session_id, namespace=self.namespace)
+            await self.sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @self.sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+                return
+            session_id = data.get("session_id") if self.session_persistence else sid
+            if not _is_sender_id(session_id):
+                return
+            output = CountingSocketIOOutput(self.sio, self.bot_message_evt)
+            message = UserMessage(data["message"], output, session_id, input_channel=self.name())
+            await answer_visitor(on_new_message, message, lambda: output.sent)
+
         return webhook

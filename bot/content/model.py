@@ -93,6 +93,10 @@ BUTTON_LABELS = (
     "talk_to_person_button",
 )
 
+# Replies the public channels send themselves, before or instead of Rasa's answer
+# (bot/channels/visitor_messages.py), so they are not Rasa responses.
+CHANNEL_MESSAGES = ("empty_message", "message_too_long", "assistant_unavailable")
+
 
 class ContentError(ValueError):
     """The content files are not usable; `problems` lists each one in plain words."""
@@ -249,10 +253,11 @@ def load_content(content_dir: Path = CONTENT_DIR) -> Content:
         seen.add(topic.id)
 
     messages = {key: str(value).strip() for key, value in messages_doc.items() if value}
-    for key in (*MESSAGE_RESPONSES, *BUTTON_LABELS):
+    for key in (*MESSAGE_RESPONSES, *BUTTON_LABELS, *CHANNEL_MESSAGES):
         if messages_doc and key not in messages:
             problems.append(f"messages.yml: '{key}' is missing")
-    for key in set(messages) - set(MESSAGE_RESPONSES) - set(BUTTON_LABELS):
+    known = {*MESSAGE_RESPONSES, *BUTTON_LABELS, *CHANNEL_MESSAGES}
+    for key in set(messages) - known:
         problems.append(f"messages.yml: unknown key '{key}'")
     for key in ("title", "short_title"):
         if topics_doc and not source.get(key):

@@ -1,0 +1,104 @@
+"""What the public channels (REST and socket.io) do with a visitor's message before and after
+Rasa handles it.
+
+- No intent injection: Rasa reads a message starting with "/" as an intent with entities
+  (`/book_screening{"booking_slot": ...}`, `/restart`): RegexMessageHandler, on the text that
+  UserMessage has stripped. A visitor must not choose intents or set slots, so the leading slashes
+  go and the rest is plain text for the NLU. The bot's buttons send plain words too
+  (bot/content/buttons.py).
+- Control characters and lone surrogates go (PostgreSQL cannot even store a NUL); an empty or
+  over-long message gets a clear reply and never reaches Rasa, so nothing of it is stored.
+- Never silence: when Rasa's answer does not come within REPLY_TIMEOUT_SECONDS, or the turn ends
+  without a single message (Rasa logs a failed custom action, e.g. the action server is down,
+  and carries on without a word), the visitor is told to try again or call the clinic. The
+  conversation simply continues with the next message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+import unicodedata
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+
+from bot.content.model import Content, load_content
+from bot.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 2000
+# Conversation ids: what the widget (a UUID), the chat page and the tests send.
+SENDER_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+_LEADING_SLASHES = re.compile(r"^[\s/]+")
+_KEPT_CONTROLS = {"\n", "\t"}
+
+
+@functools.lru_cache(maxsize=1)
+def _content() -> Content:
+    # Content changes come with a retrain and a restart.
+    return load_content()
+
+
+def channel_message(key: str) -> str:
+    settings = get_settings()
+    return (
+        _content()
+        .messages[key]
+        .format(
+            max_chars=MAX_MESSAGE_CHARS,
+            clinic_phone=settings.clinic_phone,
+            office_hours=settings.office_hours,
+        )
+    )
+
+
+def plain_text(text: str) -> str:
+    """The message as Rasa may see it: no control characters, no leading slash."""
+    kept = "".join(
+        char
+        for char in text
+        if char in _KEPT_CONTROLS or unicodedata.category(char) not in ("Cc", "Cs")
+    )
+    return _LEADING_SLASHES.sub("", kept).strip()
+
+
+def refusal_for(text: str) -> str | None:
+    """The reply instead of Rasa's for a message that must not reach it, or None."""
+    if not text:
+        return channel_message("empty_message")
+    if len(text) > MAX_MESSAGE_CHARS:
+        return channel_message("message_too_long")
+    return None
+
+
+async def answer_visitor(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    message: UserMessage,
+    messages_sent: Callable[[], int],
+) -> None:
+    """Hands the message to Rasa (or refuses it) and makes sure the visitor gets a reply."""
+    message.text = plain_text(message.text or "")
+    refusal = refusal_for(message.text)
+    if refusal:
+        await message.output_channel.send_text_message(message.sender_id, refusal)
+        return
+    before = messages_sent()
+    timeout = get_settings().reply_timeout_seconds
+    try:
+        # On timeout the turn is cancelled, which releases the conversation's lock.
+        await asyncio.wait_for(on_new_message(message), timeout=timeout)
+    except asyncio.TimeoutError:
+        log.warning("No reply within %s s: the visitor is asked to try again", timeout)
+    except Exception:  # noqa: BLE001 - the visitor must get an answer whatever went wrong
+        # No message text in the log: it may hold personal data.
+        log.exception("The message could not be handled: the visitor is asked to try again")
+    if messages_sent() == before:
+        log.warning("The turn ended without a reply (is the action server down?)")
+        await message.output_channel.send_text_message(
+            message.sender_id, channel_message("assistant_unavailable")
+        )
