@@ -23,9 +23,10 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     if test_config:
         app.config.update(test_config)
 
-    from bot.web import chat, health, security, staff, visitor_calendar, widget
+    from bot.web import chat, headers, health, security, staff, visitor_calendar, widget
 
     security.init_app(app, settings)
+    headers.init_app(app)
     # A JSON API called by the chat page's script, not a form: no CSRF token to send.
     security.csrf.exempt(chat.blueprint)
     # The widget posts JSON from the visitor's browser, with no session and no form to protect.

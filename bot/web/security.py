@@ -1,12 +1,15 @@
-"""Sessions, cookies and CSRF protection for the web app."""
+"""Sessions, cookies, CSRF protection, the request size limit and the trusted proxy for the web
+app."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.local_secrets import persistent_secret
 from bot.settings import Settings, SettingsError
@@ -36,13 +39,25 @@ def init_app(app: Flask, settings: Settings) -> None:
         app.config["SECRET_KEY"] = secret_key_for(settings)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    if settings.environment == "production":
+    # Sent over HTTPS only when visitors reach the app by HTTPS (or in production).
+    if settings.environment == "production" or settings.public_base_url.startswith("https:"):
         app.config["SESSION_COOKIE_SECURE"] = True
+    if settings.trust_proxy:
+        # One proxy in front: its X-Forwarded-* headers give the client's address and scheme.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", dt.timedelta(hours=8))
     # A CSRF token lives as long as the sign-in; the default (1 hour) would make a form left
     # open over lunch fail.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        limit = app.config["MAX_CONTENT_LENGTH"] // 1024
+        message = f"The request is too large: this app accepts at most {limit} KB."
+        if request.path.startswith("/api/") or request.is_json:
+            return jsonify(error=message), 413
+        return render_template("staff/error.html", title="Too large", message=message), 413
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError):
