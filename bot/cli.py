@@ -593,7 +593,8 @@ def bookings_cancel(reference: str) -> None:
     required=True,
     type=click.IntRange(min=0),
     metavar="DAYS",
-    help="Delete handoffs created more than DAYS days ago (0 = all of them).",
+    help="Delete handoffs created, bookings of calls and conversations last active more than "
+    "DAYS days ago (0 = all of them).",
 )
 def purge(days: int) -> None:
     """Delete old handoffs (contact details, transcripts, notes), bookings of past calls and old
@@ -611,7 +612,7 @@ def purge(days: int) -> None:
     now = utc_now()
     with session_scope() as session:
         result = purge_older_than(session, days, now=now)
-        events = purge_conversations_older_than(session, days, now=now)
+        conversations = purge_conversations_older_than(session, days, now=now)
         bookings = purge_bookings_older_than(session, days, now=now)
         record(
             session,
@@ -620,7 +621,8 @@ def purge(days: int) -> None:
             target=f"older than {days} days",
             detail=(
                 f"handoffs={result.handoffs} turns={result.turns} notes={result.notes} "
-                f"conversation_events={events} bookings={bookings}"
+                f"conversations={conversations.conversations} "
+                f"conversation_events={conversations.events} bookings={bookings}"
             ),
             at=now,
         )
@@ -629,7 +631,8 @@ def purge(days: int) -> None:
         f"removed {result.handoffs} handoff(s) created before {cutoff} with their contact "
         f"details, {result.turns} transcript message(s) and {result.notes} note(s); "
         f"{bookings} booking(s) of calls before {cutoff}; "
-        f"{events} conversation event(s) from the tracker store"
+        f"{conversations.conversations} conversation(s) ({conversations.events} event(s)) "
+        f"whose last message was before {cutoff} from the tracker store"
     )
 
 

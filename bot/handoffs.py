@@ -297,19 +297,41 @@ _TRACKER_EVENTS = sa.table(
 )
 
 
+@dataclass(frozen=True)
+class ConversationPurge:
+    conversations: int
+    events: int
+
+
 def purge_conversations_older_than(
     session: Session, days: int, now: dt.datetime | None = None
-) -> int:
-    """Deletes the Rasa tracker store's conversation events older than `days` days (what the
-    visitor typed, contact details collected by the form included); returns how many."""
+) -> ConversationPurge:
+    """Deletes whole conversations from the Rasa tracker store (what the visitor typed, contact
+    details collected by the forms included) whose last event is more than `days` days old.
+
+    Whole conversations only: cutting the old events out of one still going on would leave Rasa
+    a tracker without its session start and slots."""
     if days < 0:
         raise HandoffError("--older-than must be zero or more days")
     if not sa.inspect(session.connection()).has_table("events"):
-        return 0
+        return ConversationPurge(0, 0)
     cutoff = ((now or utc_now()) - dt.timedelta(days=days)).timestamp()
-    return session.execute(
-        sa.delete(_TRACKER_EVENTS).where(_TRACKER_EVENTS.c.timestamp < cutoff)
-    ).rowcount
+    events = _TRACKER_EVENTS.c
+    finished = (
+        sa.select(events.sender_id)
+        .group_by(events.sender_id)
+        .having(sa.func.max(events.timestamp) < cutoff)
+    )
+    senders = session.execute(finished).scalars().all()
+    removed = 0
+    # In batches: a long retention period can leave many conversations, and some databases
+    # limit the parameters of one statement.
+    for start in range(0, len(senders), 500):
+        batch = senders[start : start + 500]
+        removed += session.execute(
+            sa.delete(_TRACKER_EVENTS).where(events.sender_id.in_(batch))
+        ).rowcount
+    return ConversationPurge(len(senders), removed)
 
 
 def delete_conversation(session: Session, conversation_id: str) -> int:

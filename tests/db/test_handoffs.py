@@ -560,40 +560,41 @@ def test_migrations_go_down_and_up_and_match_the_models(database_url):
     assert count(database_url, Handoff) == 1
 
 
-def test_purge_also_removes_old_conversations_from_the_rasa_tracker_store(database_url):
-    # The columns Rasa 3.6's SQLTrackerStore gives its `events` table.
-    events = sa.Table(
-        "events",
-        sa.MetaData(),
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("sender_id", sa.String(255)),
-        sa.Column("type_name", sa.String(255)),
-        sa.Column("timestamp", sa.Float),
-        sa.Column("data", sa.Text),
-    )
-    engine = get_engine(database_url)
-    events.create(engine)
+async def save_conversation(store, sender: str, *days_ago: float, now: dt.datetime) -> None:
+    """A conversation in Rasa's own tracker store: one visitor message per age given."""
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    tracker = DialogueStateTracker(sender, slots=[])
+    for age in days_ago:
+        stamp = (now - dt.timedelta(days=age)).timestamp()
+        tracker.update(UserUttered("my number is 555 0101", timestamp=stamp))
+    await store.save(tracker)
+
+
+async def test_purge_removes_whole_conversations_last_active_before_the_cutoff(database_url):
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+
+    store = SQLTrackerStore(Domain.empty(), host=database_url)
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+    await save_conversation(store, "finished", 45, 40, now=now)
+    # Began long ago but still going on: kept whole, its old events too.
+    await save_conversation(store, "ongoing", 60, 2, now=now)
+    await save_conversation(store, "recent", 1, now=now)
     try:
-        now = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
-        with engine.begin() as connection:
-            connection.execute(
-                events.insert(),
-                [
-                    {"sender_id": "old", "type_name": "user", "data": "my number is 555",
-                     "timestamp": (now - dt.timedelta(days=40)).timestamp()},
-                    {"sender_id": "new", "type_name": "user", "data": "hello",
-                     "timestamp": (now - dt.timedelta(days=2)).timestamp()},
-                ],
-            )  # fmt: skip
         with session_scope(database_url) as session:
-            assert purge_conversations_older_than(session, 30, now=now) == 1
-        with engine.connect() as connection:
-            left = connection.execute(sa.select(events.c.sender_id)).scalars().all()
-        assert left == ["new"]
+            purged = purge_conversations_older_than(session, 30, now=now)
+        assert (purged.conversations, purged.events) == (1, 2)
+        assert sorted(await store.keys()) == ["ongoing", "recent"]
+        ongoing = await store.retrieve_full_tracker("ongoing")
+        assert len(ongoing.events) == 2
     finally:
-        events.drop(engine)
+        store.engine.dispose()
+        with get_engine(database_url).begin() as connection:
+            connection.execute(sa.text("DROP TABLE events"))
 
 
 def test_purge_of_conversations_without_a_tracker_store_table_removes_nothing(database_url):
     with session_scope(database_url) as session:
-        assert purge_conversations_older_than(session, 30) == 0
+        assert purge_conversations_older_than(session, 30).events == 0
