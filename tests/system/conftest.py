@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 
@@ -41,24 +42,75 @@ def servers(request, model_path, tmp_path_factory):
         yield from _run_servers(model_path, folder, database_url)
 
 
+class ActionServer:
+    """The action server started exactly as `kapbot serve` starts it, which a test may stop,
+    restart, pause (SIGSTOP: it accepts connections but never answers) and resume."""
+
+    def __init__(self, settings, env, log_path) -> None:
+        from bot.runner import process_specs
+
+        self.spec = next(spec for spec in process_specs(settings) if spec.name == "actions")
+        self.env = env
+        self.log = open(log_path, "a")
+        self.process: subprocess.Popen | None = None
+
+    def launch(self) -> None:
+        self.process = subprocess.Popen(
+            self.spec.command, cwd=PROJECT_ROOT, env=self.env,
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+    def wait_until_ready(self) -> None:
+        wait_for(self.spec.ready_url, self.process, timeout=60)
+
+    def start(self) -> None:
+        self.launch()
+        self.wait_until_ready()
+
+    def stop(self) -> None:
+        self.resume()
+        stop_process(self.process)
+
+    def pause(self) -> None:
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)
+
+    def close(self) -> None:
+        self.stop()
+        self.log.close()
+
+
+API_TOKEN = "test-api-token-7c1f"  # noqa: S105 - a throwaway token for a test server
+# The action server of each `servers` database, for the tests that stop or pause it.
+ACTION_SERVERS: dict[str, ActionServer] = {}
+
+
 def _run_servers(model_path, folder, database_url):
+    from bot.settings import settings_from_env
+
     actions_port, rasa_port = free_port(), free_port()
+    settings = settings_from_env(
+        {"DATABASE_URL": database_url, "ACTIONS_PORT": str(actions_port), **CLINIC_ENV}
+    )
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "KAPBOT_VAR_DIR": str(folder / "var"),
-        "ACTIONS_URL": f"http://127.0.0.1:{actions_port}",
+        "ACTIONS_URL": settings.actions_url,
         **CLINIC_ENV,
         "NOTIFY_EMAILS": "",
         "NOTIFY_WEBHOOK_URL": "",
-        "SANIC_HOST": "127.0.0.1",
+        # As `kapbot serve` sets it: rasa_sdk binds to this address.
+        "SANIC_HOST": settings.actions_host,
         "TF_CPP_MIN_LOG_LEVEL": "3",
     }
-    logs = [open(folder / "actions.log", "w"), open(folder / "rasa.log", "w")]
-    actions = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
-        cwd=PROJECT_ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    actions = ActionServer(settings, env, folder / "actions.log")
+    rasa_log = open(folder / "rasa.log", "w")
+    actions.launch()
+    # Rasa's HTTP API on, with a token, as in production (tests/system/test_access.py).
     rasa = subprocess.Popen(
         [
             sys.executable, "-m", "rasa", "run",
@@ -67,18 +119,26 @@ def _run_servers(model_path, folder, database_url):
             "--credentials", "credentials.yml",
             "--interface", "127.0.0.1",
             "--port", str(rasa_port),
+            "--enable-api", "--auth-token", API_TOKEN,
         ],
-        cwd=PROJECT_ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT, env=env, stdout=rasa_log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        wait_for(f"http://127.0.0.1:{actions_port}/health", actions, timeout=60)
+        actions.wait_until_ready()
         wait_for(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", rasa)
+        ACTION_SERVERS[database_url] = actions
         yield f"http://127.0.0.1:{rasa_port}", database_url
     finally:
+        ACTION_SERVERS.pop(database_url, None)
         stop_process(rasa)
-        stop_process(actions)
-        for log in logs:
-            log.close()
+        actions.close()
+        rasa_log.close()
+
+
+@pytest.fixture
+def action_server(servers) -> ActionServer:
+    """The action server of the `servers` in use."""
+    return ACTION_SERVERS[servers[1]]
 
 
 def exchange(rasa_url: str, sender: str, text: str) -> list[dict]:
