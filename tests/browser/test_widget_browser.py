@@ -71,14 +71,22 @@ def site(tmp_path_factory):
 
 @pytest.fixture
 def page(browser):
-    """A fresh browser profile at desktop size; fails the test if any dialog (alert) opens."""
+    """A fresh browser profile at desktop size; fails the test if any dialog (alert) opens or
+    the page's Content-Security-Policy blocks anything."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    # The web app's Content-Security-Policy must not block anything the widget needs.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and blocked.append(message.text),
+    )
     yield page
     context.close()
     assert dialogs == [], f"a script ran and opened a dialog: {dialogs}"
+    assert blocked == [], f"the Content-Security-Policy blocked: {blocked}"
 
 
 def open_widget(page, base):
@@ -121,7 +129,8 @@ def _user_messages(settings, conversation_id) -> list[str]:
 
 def serious_accessibility_violations(page) -> list:
     """axe-core's serious and critical findings on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
+    # Evaluated by the test driver, not as a <script> the page's CSP would refuse.
+    page.evaluate(AXE.read_text(encoding="utf-8"))
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [
         (violation["id"], [node["target"] for node in violation["nodes"]])
