@@ -14,9 +14,9 @@ Decisions are kept in kap_inbox_decisions, by key, so a decided message does not
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot import audit
+from bot.content.buttons import clicked_topic
 from bot.content.checks import EDITOR_REFUSED
 from bot.content.editing import ContentProject, clean_example
+from bot.content.model import Content, load_content
 from bot.db.models import InboxDecision, utc_now
 from bot.masking import mask
 from bot.outcomes import INTENT_OUTCOMES, OUTCOMES
@@ -37,7 +39,6 @@ FALLBACK_INTENT = "nlu_fallback"
 FAQ_INTENT = "faq"
 DID_YOU_MEAN_RESPONSE = "utter_did_you_mean"
 DID_YOU_MEAN_ACTION = "action_default_ask_affirmation"
-TOPIC_PAYLOAD = re.compile(r"^/faq/([a-z0-9_]+)$")
 # Slots whose values are the visitor's personal details (domain.yml's forms).
 NAME_SLOTS = ("contact_name", "booking_name")
 PHONE_SLOTS = ("booking_phone", "cancel_phone")
@@ -53,6 +54,12 @@ EVENTS = sa.table(
     sa.column("timestamp", sa.Float),
     sa.column("data", sa.Text),
 )
+
+
+@functools.lru_cache(maxsize=1)
+def _content() -> Content:
+    # The button labels the bot showed: they change only with a new model and a restart.
+    return load_content()
 
 
 class InboxError(ValueError):
@@ -214,7 +221,8 @@ def conversation_items(
             if ranking:
                 guess = Guess(_topic_of(ranking[0]), _confidence(ranking[0]))
             following = events[end] if end < len(events) else None
-            chosen = TOPIC_PAYLOAD.match(str((following or {}).get("text") or "").strip())
+            # A "did you mean" button sends its topic's label (bot/content/buttons.py).
+            chosen = clicked_topic(str((following or {}).get("text") or ""), _content())
             taken = (
                 chosen
                 or ((following or {}).get("parse_data") or {}).get("intent", {}).get("name")
@@ -225,7 +233,7 @@ def conversation_items(
             elif not taken:
                 reason = "did-you-mean not taken"
             elif chosen:
-                topic = chosen.group(1)
+                topic = chosen
                 ranked = {_topic_of(i): _confidence(i) for i in _topic_ranking(parse_data)}
                 reason, guess = (
                     f"fallback; the visitor chose {topic}",

@@ -46,6 +46,12 @@ def label_meanings(content: Content) -> dict[str, str]:
     return meanings
 
 
+def clicked_topic(text: str, content: Content) -> str | None:
+    """The topic whose "did you mean" button this text is (clicked or typed), or None."""
+    meaning = label_meanings(content).get(normalized(text), "")
+    return meaning.split("/", 1)[1] if meaning.startswith(f"{FAQ_INTENT}/") else None
+
+
 def label_clashes(content: Content) -> list[str]:
     """Labels that would mean two different things once normalized."""
     seen: dict[str, str] = {}

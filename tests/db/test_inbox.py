@@ -12,6 +12,7 @@ from rasa.shared.core.domain import Domain
 
 from bot.audit import recent_entries
 from bot.content.editing import ContentEditError, ContentProject
+from bot.content.model import load_content
 from bot.db.session import session_scope
 from bot.inbox import InboxError, assign, dismiss, inbox_messages, message_key
 from tests.content.conftest import copy_project
@@ -45,14 +46,14 @@ async def test_inbox_lists_unsure_turns_newest_first_and_nothing_else(store, dat
         "the ketamine thing", **FALLBACK, ranking=[("faq", 0.3)], topics=[("cost", 0.31)]
     )
     refused.did_you_mean()
-    refused.says("/out_of_scope", "out_of_scope", 1.0)
+    refused.says(load_content().messages["none_of_these"], "out_of_scope", 1.0)
     refused.bot("action_two_stage_fallback", "utter_ask_rephrase")
     await refused.save(store)
 
     chose = Conversation(minute=2)  # "did you mean", then a topic button
     chose.says("money stuff", **FALLBACK, topics=[("cost", 0.4), ("dosage", 0.2)])
     chose.did_you_mean()
-    chose.says("/faq/dosage", "faq", 1.0, topics=[("dosage", 1.0)])
+    chose.says(load_content().topic("dosage").label, "faq", 1.0, topics=[("dosage", 1.0)])
     chose.bot("utter_faq", "utter_faq/dosage")
     await chose.save(store)
 
