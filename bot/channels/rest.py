@@ -5,7 +5,8 @@ Rasa's own RestInput also takes `metadata` and `input_channel` from the request 
 in the conversation, streams on `?stream=true`, and answers a body that is not a JSON object, or
 a message that is not text, with a 500 error. This one takes a JSON object with a text `message`
 and a `sender` id, answers anything else with a 400 and a plain explanation, and always replies
-with the bot's messages as a JSON list, like Rasa's.
+with the bot's messages as a JSON list, like Rasa's. Where Rasa's answers a failed turn with an
+empty list, this one sends the "try again" apology, marked `"custom": {"unavailable": true}`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from sanic.response import HTTPResponse
 from bot.channels.visitor_messages import SENDER_ID, answer_visitor
 
 BAD_BODY = "Send a JSON object with a text 'message' and a 'sender' id."
+# On the "try again" apology sent instead of Rasa's answer (bot/channels/visitor_messages.py).
+UNAVAILABLE = {"unavailable": True}
 BAD_SENDER = "'sender' must be a conversation id of 1-128 letters, digits or . _ : @ -"
 
 
@@ -64,7 +67,13 @@ class VisitorRestInput(RestInput):
             sender, text = found
             collector = CollectingOutputChannel()
             message = UserMessage(text, collector, sender, input_channel=self.name())
-            await answer_visitor(on_new_message, message, lambda: len(collector.messages))
+            answered = await answer_visitor(
+                on_new_message, message, lambda: len(collector.messages)
+            )
+            if not answered:
+                # Marked, so a program can tell the apology from an answer and send again.
+                for reply in collector.messages:
+                    reply["custom"] = UNAVAILABLE
             return response.json(collector.messages)
 
         return webhook

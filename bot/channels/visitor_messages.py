@@ -80,13 +80,14 @@ async def answer_visitor(
     on_new_message: Callable[[UserMessage], Awaitable[Any]],
     message: UserMessage,
     messages_sent: Callable[[], int],
-) -> None:
-    """Hands the message to Rasa (or refuses it) and makes sure the visitor gets a reply."""
+) -> bool:
+    """Hands the message to Rasa (or refuses it) and makes sure the visitor gets a reply.
+    False when the reply is the "try again" apology: Rasa did not answer."""
     message.text = plain_text(message.text or "")
     refusal = refusal_for(message.text)
     if refusal:
         await message.output_channel.send_text_message(message.sender_id, refusal)
-        return
+        return True
     before = messages_sent()
     timeout = get_settings().reply_timeout_seconds
     try:
@@ -97,8 +98,10 @@ async def answer_visitor(
     except Exception:  # noqa: BLE001 - the visitor must get an answer whatever went wrong
         # No message text in the log: it may hold personal data.
         log.exception("The message could not be handled: the visitor is asked to try again")
-    if messages_sent() == before:
-        log.warning("The turn ended without a reply (is the action server down?)")
-        await message.output_channel.send_text_message(
-            message.sender_id, channel_message("assistant_unavailable")
-        )
+    if messages_sent() != before:
+        return True
+    log.warning("The turn ended without a reply (is the action server down?)")
+    await message.output_channel.send_text_message(
+        message.sender_id, channel_message("assistant_unavailable")
+    )
+    return False

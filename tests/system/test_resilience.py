@@ -12,7 +12,7 @@ from bot.content.model import load_content
 from bot.settings import Settings, settings_from_env
 from bot.web import create_app
 from tests.conftest import free_port
-from tests.system.conftest import CLINIC_ENV, say
+from tests.system.conftest import CLINIC_ENV, exchange, say
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("servers", ["sqlite"], indirect=True)]
 REPLY_TIMEOUT_SECONDS = Settings.reply_timeout_seconds  # the servers run with the default
@@ -32,7 +32,10 @@ def test_action_server_down_gets_a_reply_with_the_phone_then_the_conversation_go
     sender = "resilience-down"
     actions.stop()
     try:
-        reply = say(rasa_url, sender, BOOK)
+        replies = exchange(rasa_url, sender, BOOK)
+        # Marked for programs, which should send the message again (tests/system/visitors.py).
+        assert [m["custom"] for m in replies] == [{"unavailable": True}]
+        reply = replies[0]["text"]
         assert CLINIC_ENV["CLINIC_PHONE"] in reply
         assert reply == messages["assistant_unavailable"].format(
             clinic_phone=CLINIC_ENV["CLINIC_PHONE"], office_hours=CLINIC_ENV["OFFICE_HOURS"]

@@ -5,9 +5,10 @@ REST channel, and records what it sent and what it was told.
 The client's retry policy, like a real widget's: a message is sent again, unchanged and on the
 same conversation, when the request fails to connect, times out, or is answered with a 5xx
 status or with no message at all (Rasa's REST channel answers 200 and an empty list when it
-failed to handle the message; it may or may not have stored it: not when the lock store or the
-database failed, yes when only the action server did). It waits 0.5 s, 1 s, 2 s, then 2 s
-between attempts, for at most 20 attempts. It waits 150 s for an answer: longer than nginx
+failed to handle the message; the project's answers with the "try again" apology, marked
+`"custom": {"unavailable": true}`; it may or may not have stored the message: not when the lock
+store or the database failed, yes when only the action server did). It waits 0.5 s, 1 s, 2 s,
+then 2 s between attempts, for at most 20 attempts. It waits 150 s for an answer: longer than nginx
 waits for an instance (120 s), and than a message can wait for its conversation's lock when
 the instance holding it died (Rasa's TICKET_LOCK_LIFETIME, 60 s). A client that gave up sooner
 and sent again would have two copies of the message queued, the abandoned one handled after
@@ -94,14 +95,23 @@ class Visitor:
                     timeout=aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT_SECONDS),
                 ) as response:
                     body = await response.json(content_type=None) if response.status < 500 else None
-                    if response.status == 200 and body:
+                    # The apology for a turn Rasa did not answer is no answer either
+                    # (bot/channels/rest.py marks it).
+                    unavailable = any(
+                        (m.get("custom") or {}).get("unavailable") for m in body or []
+                    )
+                    if response.status == 200 and body and not unavailable:
                         conversation.turns.append(
                             Turn(text, body, attempt, started, time.monotonic(), statuses)
                         )
                         return "\n".join(m.get("text", "") for m in body)
                     if response.status < 500 and response.status != 200:
                         raise AssertionError(f"HTTP {response.status} for {text!r}")
-                    statuses.append(str(response.status) if response.status != 200 else "empty")
+                    statuses.append(
+                        str(response.status)
+                        if response.status != 200
+                        else ("unavailable" if unavailable else "empty")
+                    )
             except (aiohttp.ClientError, asyncio.TimeoutError) as error:
                 statuses.append(type(error).__name__)
             await asyncio.sleep(BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1])
