@@ -114,6 +114,13 @@ class ButtonLabelHandler(_NonTrainableComponent):
         return messages
 
 
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class TopicButtonHandler(ButtonLabelHandler):
+    """ButtonLabelHandler's former name: models trained before it (config.yml naming this) still
+    load, so a rollback to one works. Their buttons send /intent payloads, which the public
+    channels now read as plain words: retrain rather than roll back past this change."""
+
+
 def _force_faq_answer(message: Message, key: str) -> None:
     selector = message.get(RESPONSE_SELECTOR) or {}
     faq = selector.get(FAQ_INTENT)
