@@ -31,6 +31,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_prod_mode_ports(instances: int) -> dict[str, str]:
+    """RASA_PORT with its `instances` successors free (production mode's balancer and
+    instances), and ACTIONS_PORT and WEB_PORT outside that block: the kernel hands out free
+    ports close together, so a free port taken afterwards can be one of the block."""
+    for _ in range(100):
+        base = free_port()
+        block = range(base, base + instances + 1)
+        if block[-1] >= 65535 or any(_port_in_use(port) for port in block):
+            continue
+        others: list[int] = []
+        while len(others) < 2:
+            port = free_port()
+            if port not in block and port not in others:
+                others.append(port)
+        return {"RASA_PORT": str(base), "ACTIONS_PORT": str(others[0]), "WEB_PORT": str(others[1])}
+    raise RuntimeError("no block of free ports")
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def wait_for(url: str, process: subprocess.Popen | None = None, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -23,8 +23,7 @@ import requests
 import sqlalchemy as sa
 
 from bot.db.migrate import upgrade
-from bot.runner import port_in_use
-from tests.conftest import free_port
+from tests.conftest import free_prod_mode_ports
 from tests.system.conftest import CLINIC_ENV
 from tests.system.private_services import private_postgres, private_redis
 from tests.system.test_serve import Serve
@@ -33,17 +32,6 @@ from tests.system.visitors import Conversation, Visitor, run_visitors
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 VISITORS = 100
 LOAD_SECONDS = 60
-
-
-def free_port_block(size: int) -> int:
-    """A port whose `size` successors are free too: the balancer's and the instances'."""
-    for _ in range(50):
-        base = free_port()
-        if base + size < 65535 and not any(
-            port_in_use("127.0.0.1", base + i) for i in range(size + 1)
-        ):
-            return base
-    raise RuntimeError("no block of free ports")
 
 
 class Deployment:
@@ -129,9 +117,7 @@ def deployment(model_path, tmp_path_factory):
             "DATABASE_URL": database_url,
             "REDIS_URL": redis.url,
             "RASA_INSTANCES": "2",
-            "RASA_PORT": str(free_port_block(2)),
-            "ACTIONS_PORT": str(free_port()),
-            "WEB_PORT": str(free_port()),
+            **free_prod_mode_ports(2),
             "NOTIFY_EMAILS": "",
             "NOTIFY_WEBHOOK_URL": "",
             "LOG_LEVEL": "WARNING",
