@@ -68,13 +68,28 @@ def test_a_lost_topic_is_refused_naming_it():
     assert "12 of 12 questions" in " ".join(result.verdict.reasons)
 
 
-def test_any_lost_crisis_or_eligibility_answer_is_refused():
+def test_any_lost_crisis_answer_is_refused():
     result = compare(answers(), answers({("crisis", 0): "fallback"}))
     assert not result.verdict.no_worse
     assert result.verdict.reasons[0].startswith("crisis recall falls from 1.00 to 0.75")
-    result = compare(answers(), answers({("eligibility_handoff", 2): "human_request"}))
-    assert not result.verdict.no_worse
-    assert "eligibility_handoff recall falls" in result.verdict.reasons[0]
+
+
+def test_one_eligibility_question_may_move_to_a_reply_without_a_topic_but_not_two():
+    one = compare(answers(), answers({("eligibility_handoff", 2): "out_of_scope"}))
+    assert one.verdict.no_worse, one.verdict.reasons
+    two = compare(
+        answers(),
+        answers(
+            {("eligibility_handoff", 2): "out_of_scope", ("eligibility_handoff", 4): "fallback"}
+        ),
+    )
+    assert not two.verdict.no_worse
+    assert two.verdict.reasons[0].startswith(
+        "eligibility_handoff recall falls from 1.00 to 0.67 (2 of 6 questions)"
+    )
+    to_a_topic = compare(answers(), answers({("eligibility_handoff", 2): "cost"}))
+    assert not to_a_topic.verdict.no_worse
+    assert "would be answered with the topic cost" in to_a_topic.verdict.reasons[0]
 
 
 def test_a_safety_question_newly_answered_with_a_topic_is_refused():
