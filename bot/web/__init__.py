@@ -23,7 +23,17 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     if test_config:
         app.config.update(test_config)
 
-    from bot.web import chat, headers, health, security, staff, visitor_calendar, widget
+    # staff_content adds its routes to the staff blueprint, so it is imported before that is used.
+    from bot.web import (  # noqa: F401
+        chat,
+        headers,
+        health,
+        security,
+        staff,
+        staff_content,
+        visitor_calendar,
+        widget,
+    )
 
     security.init_app(app, settings)
     headers.init_app(app)

@@ -1,0 +1,332 @@
+"""The content editors' pages under /staff/content: the topics and their training examples, the
+inbox of visitor messages the bot was unsure about, training a candidate model, comparing it with
+the live one, publishing it and rolling back.
+
+The routes live on the staff console's blueprint, so its sign-in and CSRF checks cover them; each
+one also needs the editor or admin role. The pages are thin: the work is done by
+bot/content/editing.py, bot/inbox.py, bot/training_jobs.py and bot/model_registry.py, which the
+`kapbot` command line uses too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+
+from bot import audit, model_registry, training_jobs
+from bot import inbox as review_inbox
+from bot.answer_feedback import FeedbackCount, feedback_by_topic
+from bot.content import editing
+from bot.local_assistant import NoModelError
+from bot.model_comparison import Comparison, load_comparison
+from bot.web.staff import _db, _me, blueprint, format_utc, require_role
+
+EDITOR_ROLES = ("editor", "admin")
+TOPIC_FIELDS = ("id", "label", "answer", "source_section", "reviewed", "examples")
+RECENT_RUNS = 10
+
+
+def editors_only(view):
+    return require_role(*EDITOR_ROLES)(view)
+
+
+# --- Topics -----------------------------------------------------------------------------------
+
+
+@blueprint.get("/content")
+@editors_only
+def content_topics():
+    with _db() as db:
+        feedback = feedback_by_topic(db)
+    return render_template(
+        "staff/content/topics.html",
+        topics=editing.list_topics(),
+        feedback=feedback,
+        no_feedback=FeedbackCount(),
+        section="topics",
+    )
+
+
+@blueprint.route("/content/topics/new", methods=["GET", "POST"])
+@editors_only
+def content_topic_new():
+    return _topic_form(None)
+
+
+@blueprint.route("/content/topics/<topic_id>", methods=["GET", "POST"])
+@editors_only
+def content_topic_edit(topic_id: str):
+    return _topic_form(topic_id)
+
+
+def _form_from_topic(topic) -> dict[str, str]:
+    if topic is None:
+        return {name: "" for name in TOPIC_FIELDS} | {
+            "reviewed": dt.date.today().isoformat(),
+            "version": "",
+        }
+    return {
+        "version": topic.version,
+        "id": topic.id,
+        "label": topic.label,
+        "answer": topic.answer,
+        "source_section": topic.source_section,
+        "reviewed": topic.reviewed.isoformat(),
+        "examples": "\n".join(topic.examples),
+    }
+
+
+def _render_topic_form(topic_id, form, errors, problems, status=200):
+    return (
+        render_template(
+            "staff/content/topic_form.html",
+            topic_id=topic_id,
+            form=form,
+            errors=errors,
+            problems=problems,
+            sections=editing.source_sections(),
+            section="topics",
+        ),
+        status,
+    )
+
+
+def _topic_form(topic_id: str | None):
+    new = topic_id is None
+    topic = None
+    if not new:
+        try:
+            topic = editing.get_topic(topic_id)
+        except KeyError:
+            abort(404)
+    if request.method == "GET":
+        return _render_topic_form(topic_id, _form_from_topic(topic), {}, [])
+
+    form = {name: request.form.get(name, "") for name in TOPIC_FIELDS}
+    form["version"] = request.form.get("version", "")
+    target = form["id"].strip() if new else topic_id
+    examples = [line.strip() for line in form["examples"].splitlines() if line.strip()]
+    try:
+        result = editing.save_topic(
+            target,
+            label=form["label"],
+            answer=form["answer"],
+            source_section=form["source_section"],
+            reviewed=form["reviewed"].strip(),
+            examples=examples,
+            new=new,
+            # A form opened before someone else saved this topic must not overwrite their change.
+            base_version=None if new else form["version"] or None,
+        )
+    except editing.ContentEditError as error:
+        return _render_topic_form(topic_id, form, error.field_problems, error.problems, 422)
+    with _db() as db:
+        audit.record(
+            db,
+            _me().username,
+            "content_topic_added" if new else "content_topic_saved",
+            target=target,
+            detail=f"{len(examples)} examples",
+        )
+    flash(
+        f"Saved “{' '.join(form['label'].split())}”. "
+        "Visitors get the change after you retrain and publish.",
+        "success",
+    )
+    for warning in result.warnings:
+        flash(warning, "warning")
+    return redirect(url_for("staff.content_topic_edit", topic_id=target))
+
+
+# --- Inbox ------------------------------------------------------------------------------------
+
+
+@blueprint.get("/content/inbox")
+@editors_only
+def content_inbox():
+    with _db() as db:
+        items = review_inbox.inbox_messages(db)
+        audit.record(db, _me().username, "content_inbox_viewed", detail=f"{len(items)} messages")
+    return render_template(
+        "staff/content/inbox.html", items=items, labels=editing.labels(), section="inbox"
+    )
+
+
+@blueprint.post("/content/inbox/<key>/assign")
+@editors_only
+def content_inbox_assign(key: str):
+    label = request.form.get("label", "").strip()
+    # The editor may correct the example's wording; it is masked again before it is kept.
+    corrected = request.form.get("text", "").strip() or None
+    if not label:
+        flash("Choose a topic or outcome for the message first.", "error")
+        return redirect(url_for("staff.content_inbox"))
+    try:
+        with _db() as db:
+            review_inbox.assign(db, key, label, by=_me().username, text=corrected)
+    except editing.ContentEditError as error:
+        reasons = [p for problems in error.field_problems.values() for p in problems]
+        flash("Not added: " + " ".join(reasons + error.problems), "error")
+    except review_inbox.InboxError as error:
+        flash(str(error), "error")
+    else:
+        flash(
+            f"Added the message as an example of {label}. Retrain to teach it to the bot.",
+            "success",
+        )
+    return redirect(url_for("staff.content_inbox"))
+
+
+@blueprint.post("/content/inbox/<key>/dismiss")
+@editors_only
+def content_inbox_dismiss(key: str):
+    try:
+        with _db() as db:
+            review_inbox.dismiss(db, key, by=_me().username)
+    except review_inbox.InboxError as error:
+        flash(str(error), "error")
+    else:
+        flash("Dismissed. The message will not be shown again.", "success")
+    return redirect(url_for("staff.content_inbox"))
+
+
+# --- Training, comparison, publishing ---------------------------------------------------------
+
+
+def _live_model() -> Path | None:
+    try:
+        return model_registry.live_model()
+    except NoModelError:
+        return None
+
+
+@blueprint.get("/content/training")
+@editors_only
+def content_training():
+    return render_template(
+        "staff/content/training.html",
+        current=training_jobs.current_run(),
+        runs=training_jobs.list_runs()[:RECENT_RUNS],
+        live=_live_model(),
+        previous=model_registry.previous_model(),
+        section="training",
+    )
+
+
+@blueprint.post("/content/training")
+@editors_only
+def content_training_start():
+    try:
+        run = training_jobs.start_training(_me().username)
+    except training_jobs.TrainingAlreadyRunning as error:
+        flash(f"Not started: {error}.", "error")
+        return redirect(url_for("staff.content_training_run", run_id=error.run.id))
+    flash("Training started. It takes a few minutes; this page shows its progress.", "success")
+    return redirect(url_for("staff.content_training_run", run_id=run.id))
+
+
+def _run_or_404(run_id: str) -> training_jobs.TrainingRun:
+    try:
+        return training_jobs.get_run(run_id)
+    except (training_jobs.NoSuchRun, ValueError):
+        abort(404)
+
+
+def _comparison(run: training_jobs.TrainingRun) -> Comparison | None:
+    if run.state != "done" or not run.comparison:
+        return None
+    return load_comparison(Path(run.comparison))
+
+
+@blueprint.get("/content/training/<run_id>")
+@editors_only
+def content_training_run(run_id: str):
+    run = _run_or_404(run_id)
+    live = _live_model()
+    comparison = _comparison(run)
+    return render_template(
+        "staff/content/run.html",
+        run=run,
+        comparison=comparison,
+        # Publishing makes sense only while the model it was compared with is still live.
+        still_comparable=bool(comparison and live and comparison.compares(live, run.candidate)),
+        published=bool(live and run.candidate and live.resolve() == Path(run.candidate).resolve()),
+        live=live,
+        section="training",
+    )
+
+
+@blueprint.get("/content/training/<run_id>/status")
+@editors_only
+def content_training_status(run_id: str):
+    run = _run_or_404(run_id)
+    return jsonify(
+        state=run.state,
+        progress=run.progress,
+        step=run.step,
+        error=run.error,
+        finished=not run.active,
+    )
+
+
+@blueprint.get("/content/training/<run_id>/confusion-<side>.png")
+@editors_only
+def content_training_confusion(run_id: str, side: str):
+    path = _run_or_404(run_id).confusion.get(side)
+    if not path or not Path(path).is_file():
+        abort(404)
+    return send_file(path, mimetype="image/png")
+
+
+@blueprint.post("/content/training/<run_id>/publish")
+@editors_only
+def content_training_publish(run_id: str):
+    run = _run_or_404(run_id)
+    back = url_for("staff.content_training_run", run_id=run_id)
+    comparison = _comparison(run)
+    if comparison is None or not run.candidate:
+        flash("This training has no finished candidate model to publish.", "error")
+        return redirect(back)
+    override = request.form.get("override_reason", "").strip() or None
+    if override and _me().role != "admin":
+        abort(403)
+    try:
+        model_registry.publish(
+            Path(run.candidate), _me().username, override_reason=override, comparison=comparison
+        )
+    except model_registry.PublishRefused as error:
+        flash(
+            "Not published: the candidate is worse than the live model. " + " ".join(error.reasons),
+            "error",
+        )
+        return redirect(back)
+    except model_registry.RegistryError as error:
+        flash(f"Not published: {error}.", "error")
+        return redirect(back)
+    flash("Published. Visitors now get answers from the new model.", "success")
+    return redirect(url_for("staff.content_training"))
+
+
+@blueprint.post("/content/rollback")
+@editors_only
+def content_rollback():
+    try:
+        change = model_registry.rollback(_me().username)
+    except model_registry.RegistryError as error:
+        flash(f"Not rolled back: {error}.", "error")
+    else:
+        flash(f"Rolled back. Visitors get answers from {change.live.name} again.", "success")
+    return redirect(url_for("staff.content_training"))
+
+
+@blueprint.app_template_filter("iso_utc")
+def format_iso_utc(value: str | None) -> str:
+    """A stored ISO 8601 time ('2026-11-27T08:10:00+00:00') the way the console shows times."""
+    if not value:
+        return ""
+    try:
+        return format_utc(dt.datetime.fromisoformat(value))
+    except ValueError:
+        return value
