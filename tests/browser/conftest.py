@@ -3,6 +3,9 @@ cannot download browsers here; `.ci/run` installs Chromium with apt)."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
@@ -22,3 +25,27 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+
+
+@contextlib.contextmanager
+def running_site(settings, specs, env):
+    """The children in `specs` but the web app (Rasa, the action server) under a Supervisor, and
+    the web app in a thread of this process on settings.web_port; yields once all answer."""
+    from werkzeug.serving import make_server
+
+    from bot.runner import Supervisor
+    from bot.web import create_app
+
+    supervisor = Supervisor([spec for spec in specs if spec.name != "web"], env)
+    supervisor.start()
+    server = make_server("127.0.0.1", settings.web_port, create_app(settings), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        not_ready = supervisor.wait_until_ready()
+        assert not_ready is None, f"{not_ready} did not start"
+        yield
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        supervisor.stop()

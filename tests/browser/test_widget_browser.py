@@ -5,21 +5,19 @@ clinic page, talking to the real Rasa server (socket.io channel) and action serv
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 
 import pytest
 import requests
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from bot.db.migrate import upgrade
 from bot.db.models import AnswerFeedback
 from bot.db.session import session_scope
-from bot.runner import Supervisor, child_environment, process_specs
+from bot.runner import child_environment, process_specs
 from bot.settings import PROJECT_ROOT, get_settings, settings_from_env
-from bot.web import create_app
+from tests.browser.conftest import running_site
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
@@ -53,20 +51,9 @@ def site(tmp_path_factory):
         "NOTIFY_EMAILS": "",
         "NOTIFY_WEBHOOK_URL": "",
     }
-    # The web app runs in this process (below), so only Rasa and the action server are children.
-    supervisor = Supervisor([spec for spec in process_specs(settings) if spec.name != "web"], env)
-    supervisor.start()
-    server = make_server("127.0.0.1", port, create_app(settings), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        not_ready = supervisor.wait_until_ready()
-        assert not_ready is None, f"{not_ready} did not start"
+    # The web app runs in this process, so only Rasa and the action server are children.
+    with running_site(settings, process_specs(settings), env):
         yield f"http://127.0.0.1:{port}", settings
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        supervisor.stop()
 
 
 @pytest.fixture

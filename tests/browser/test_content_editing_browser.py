@@ -1,0 +1,205 @@
+"""A content editor closes the loop in a real browser (Debian's Chromium, driven by Playwright):
+a visitor's question the bot could not answer reaches the inbox, the editor adds it to a topic,
+retrains, reads the comparison with the live model, publishes, and the running Rasa server answers
+the same question with the new model, with no restart.
+
+Everything is real: the Rasa server (model API on, with a token, on loopback) and the action
+server as `kapbot serve` starts them, the web app on a loopback port, a real background training
+(about three minutes) of a scratch copy of the project's content. The pictures in
+docs/editing-content.md are taken here."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+
+import pytest
+import requests
+
+from bot.content.editing import ContentProject
+from bot.db.migrate import upgrade
+from bot.db.session import session_scope
+from bot.model_registry import live_model
+from bot.runner import child_environment, process_specs
+from bot.settings import PROJECT_ROOT, get_settings
+from bot.staff_accounts import create_user
+from tests.browser.conftest import running_site
+from tests.browser.test_widget_browser import serious_accessibility_violations
+from tests.conftest import free_port
+from tests.content.conftest import copy_project
+
+pytestmark = pytest.mark.slow
+
+DOCS = PROJECT_ROOT / "docs"
+PASSWORD = "correct horse battery staple"
+# Before: the bot is unsure ("did you mean…" benefits or conditions). It is a cost question.
+QUESTION = "whats the damage for a full course"
+TRAINING_TIMEOUT_MS = 15 * 60_000
+
+
+@pytest.fixture(scope="module")
+def editor_site(tmp_path_factory, model_path):
+    """A scratch project, a model directory whose live model is the suite's model, Rasa with its
+    model API and the action server, and the web app; yields (web URL, Rasa URL, project)."""
+    folder = tmp_path_factory.mktemp("content-editing")
+    project = copy_project(folder / "project")
+    models = folder / "models"
+    models.mkdir()
+    shutil.copy2(model_path, models / model_path.name)
+    web_port = free_port()
+    variables = {
+        "KAPBOT_VAR_DIR": str(folder / "var"),
+        "KAPBOT_CONTENT_ROOT": str(project),
+        "MODEL_DIR": str(models),
+        "DATABASE_URL": f"sqlite:///{folder / 'kapbot.db'}",
+        "WEB_PORT": str(web_port),
+        "RASA_PORT": str(free_port()),
+        "ACTIONS_PORT": str(free_port()),
+        "RASA_API_TOKEN": uuid.uuid4().hex,
+        "NOTIFY_EMAILS": "",
+        "NOTIFY_WEBHOOK_URL": "",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        # The web app's training, publishing and editing read the settings from the environment.
+        for name, value in variables.items():
+            patch.setenv(name, value)
+        get_settings.cache_clear()
+        settings = get_settings()
+        upgrade(settings.database_url)
+        with session_scope(settings.database_url) as session:
+            create_user(session, "erin", PASSWORD, "editor")
+            create_user(session, "sam", PASSWORD, "staff")
+        env = {**child_environment(settings), **variables}
+        # As `kapbot serve` starts them: the live model, and Rasa's model API with its token.
+        specs = process_specs(settings, live_model(settings), settings.rasa_api_token)
+        with running_site(settings, specs, env):
+            yield f"http://127.0.0.1:{web_port}", settings.rasa_url, project
+    get_settings.cache_clear()
+
+
+def ask_rasa(rasa_url: str, text: str) -> str:
+    """What the running Rasa server answers, as a new visitor, through the REST channel. Like the
+    widget, it asks again after the "try again" apology (a first turn on a busy machine can
+    outlast REPLY_TIMEOUT_SECONDS)."""
+    for _attempt in range(3):
+        response = requests.post(
+            f"{rasa_url}/webhooks/rest/webhook",
+            json={"sender": f"visitor-{uuid.uuid4().hex[:8]}", "message": text},
+            timeout=60,
+        )
+        response.raise_for_status()
+        messages = response.json()
+        if not any(message.get("custom", {}).get("unavailable") for message in messages):
+            return "\n".join(message.get("text", "") for message in messages)
+    pytest.fail(f"Rasa did not answer {text!r}: {messages}")
+
+
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/staff/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh profile; fails the test if the console's CSP blocks anything it loads."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and blocked.append(message.text),
+    )
+    yield page
+    context.close()
+    assert blocked == []
+
+
+def test_a_staff_account_is_refused_the_content_pages(editor_site, page):
+    from playwright.sync_api import expect
+
+    base, _, _ = editor_site
+    sign_in(page, base, "sam")
+    expect(page.get_by_role("navigation", name="Staff console")).to_be_visible()
+    expect(page.get_by_role("link", name="Content", exact=True)).to_have_count(0)
+    response = page.goto(f"{base}/staff/content")
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+
+
+def test_inbox_to_published_model(editor_site, page):
+    from playwright.sync_api import expect
+
+    base, rasa_url, project = editor_site
+    cost_answer = ContentProject(project).get_topic("cost").answer
+    first_words = " ".join(cost_answer.split()[:6])
+    before = ask_rasa(rasa_url, QUESTION)
+    assert "Did you mean" in before, "the question must be one the live model is unsure about"
+    assert first_words not in before
+    live_before = live_model()
+
+    sign_in(page, base, "erin")
+    page.get_by_role("link", name="Content", exact=True).click()
+    expect(page.get_by_role("heading", name="Topics the bot answers")).to_be_visible()
+    page.screenshot(path=str(DOCS / "content-topics.png"))
+    assert serious_accessibility_violations(page) == []
+
+    # A refused edit: explained next to the field, nothing saved.
+    page.get_by_role("link", name=ContentProject(project).get_topic("cost").label).click()
+    page.get_by_label("Answer", exact=True).fill("Ask the clinic.")
+    page.get_by_role("button", name="Check and save").click()
+    expect(page.locator("#answer-error")).to_contain_text("words")
+    expect(page.get_by_label("Answer", exact=True)).to_have_attribute("aria-invalid", "true")
+    page.locator("#answer-error").scroll_into_view_if_needed()
+    page.screenshot(path=str(DOCS / "content-topic-form.png"))
+    assert serious_accessibility_violations(page) == []
+    assert ContentProject(project).get_topic("cost").answer == cost_answer
+
+    # The visitor's question waits in the inbox, and becomes an example of the cost topic.
+    page.get_by_role("link", name="Inbox").click()
+    row = page.locator("tr.inbox-item").filter(has_text=QUESTION)
+    expect(row).to_have_count(1)
+    page.screenshot(path=str(DOCS / "content-inbox.png"))
+    assert serious_accessibility_violations(page) == []
+    row.get_by_label("Topic or outcome for this message").select_option("cost")
+    row.get_by_role("button", name="Add as example").click()
+    expect(page.get_by_text("Added the message as an example of cost")).to_be_visible()
+    expect(page.locator("tr.inbox-item").filter(has_text=QUESTION)).to_have_count(0)
+    assert QUESTION in ContentProject(project).get_topic("cost").examples
+
+    # Retrain: progress while it runs, then the comparison with the live model.
+    page.get_by_role("link", name="Retrain and publish").click()
+    page.get_by_role("button", name="Retrain now").click()
+    expect(page.locator("#progress-bar")).to_be_visible()
+    expect(page.locator("#progress-step")).not_to_have_text("", timeout=60_000)
+    page.screenshot(path=str(DOCS / "content-training-progress.png"))
+    expect(page.get_by_role("heading", name="Verdict")).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
+    expect(page.locator("#verdict-text")).to_contain_text("no worse")
+    expect(page.locator("#summary-table")).to_contain_text("Accuracy")
+    expect(page.locator("#label-cost")).to_be_visible()
+    assert page.locator("#candidate-confusion").evaluate("img => img.naturalWidth") > 300
+    page.screenshot(path=str(DOCS / "content-comparison.png"), full_page=True)
+    assert serious_accessibility_violations(page) == []
+
+    page.get_by_role("button", name="Publish this model").click()
+    # The page's verdict also says "can be published": wait for the flash of the next page.
+    expect(page.locator(".flash.success", has_text="Published. Visitors now get")).to_be_visible(
+        timeout=120_000
+    )
+    live_after = live_model()
+    assert live_after != live_before
+    expect(page.locator("#live-model")).to_have_text(live_after.name)
+
+    # The running server answers with the new model: the question now gets the cost answer.
+    status = requests.get(
+        f"{rasa_url}/status", params={"token": get_settings().rasa_api_token}, timeout=10
+    ).json()
+    assert status["model_file"].endswith(live_after.name)
+    assert first_words in ask_rasa(rasa_url, QUESTION)
+
+    # And one click brings the previous model back.
+    page.get_by_role("button", name=f"Roll back to {live_before.name}").click()
+    expect(page.locator(".flash.success", has_text="Rolled back.")).to_be_visible(timeout=120_000)
+    assert live_model() == live_before
+    assert first_words not in ask_rasa(rasa_url, QUESTION)
