@@ -69,6 +69,7 @@ eval: model
 bench: model nginx
 	@$(BIN)/python bench/bench.py
 	@$(BIN)/python bench/bench_scale.py
+	@$(BIN)/python bench/bench_scale.py --think 3 --levels 20,100 --skip-baseline
 
 lint: setup
 	@$(BIN)/ruff check bot actions tests bench

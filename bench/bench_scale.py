@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -84,8 +85,13 @@ def baseline_specs(settings, model: Path, folder: Path) -> list[ProcessSpec]:
     return specs
 
 
-async def load(url: str, texts: list[str], conversations: int, seconds: float, tag: str):
-    """`conversations` visitors sending one message after another for `seconds`."""
+async def load(
+    url: str, texts: list[str], conversations: int, seconds: float, tag: str, think: float = 0.0
+):
+    """`conversations` visitors sending one message after another for `seconds`. With `think`,
+    each visitor pauses between a reply and its next message, 0.5 to 1.5 times `think` seconds
+    (reading the answer and typing the next question); without it they send back to back, which
+    is a stress test: every conversation always has a message waiting."""
     latencies: list[float] = []
     errors = 0
     until = time.monotonic() + seconds
@@ -93,6 +99,9 @@ async def load(url: str, texts: list[str], conversations: int, seconds: float, t
     async def visitor(number: int, session: aiohttp.ClientSession) -> None:
         nonlocal errors
         turn = 0
+        pauses = random.Random(number)  # the same pauses on every run
+        if think:
+            await asyncio.sleep(pauses.uniform(0, think))  # visitors do not all arrive at once
         while time.monotonic() < until:
             sender = f"bench-{tag}-{number}-{turn // TURNS_PER_CONVERSATION}"
             text = texts[(number * 7919 + turn) % len(texts)]
@@ -103,6 +112,8 @@ async def load(url: str, texts: list[str], conversations: int, seconds: float, t
                     errors += 1
             latencies.append((time.perf_counter() - started) * 1000)
             turn += 1
+            if think:
+                await asyncio.sleep(pauses.uniform(0.5 * think, 1.5 * think))
 
     started = time.perf_counter()
     timeout = aiohttp.ClientTimeout(total=120)
@@ -112,6 +123,7 @@ async def load(url: str, texts: list[str], conversations: int, seconds: float, t
     elapsed = time.perf_counter() - started
     return {
         "conversations": conversations,
+        "think_s": think,
         "messages": len(latencies),
         "errors": errors,
         "msg_per_s": round(len(latencies) / elapsed, 1),
@@ -121,7 +133,9 @@ async def load(url: str, texts: list[str], conversations: int, seconds: float, t
     }
 
 
-def measure(assistant: str, instances: int, texts: list[str], levels, seconds: float) -> dict:
+def measure(
+    assistant: str, instances: int, texts: list[str], levels, seconds: float, think: float = 0.0
+) -> dict:
     with tempfile.TemporaryDirectory() as folder, throwaway_postgres_database() as database_url:
         ports = free_prod_mode_ports(instances)
         settings = settings_from_env(
@@ -154,7 +168,9 @@ def measure(assistant: str, instances: int, texts: list[str], levels, seconds: f
             asyncio.run(load(url, texts, 4, 5, "warmup"))
             results = []
             for conversations in levels:
-                result = asyncio.run(load(url, texts, conversations, seconds, f"c{conversations}"))
+                result = asyncio.run(
+                    load(url, texts, conversations, seconds, f"c{conversations}", think)
+                )
                 print(f"[{assistant}, {instances} instance(s)] {result}", flush=True)
                 results.append(result)
             memory = {
@@ -167,16 +183,16 @@ def measure(assistant: str, instances: int, texts: list[str], levels, seconds: f
 
 def markdown(runs: list[dict]) -> str:
     lines = [
-        "| assistant | instances | conversations | messages/s | p50 ms | p95 ms | p99 ms "
-        "| errors |",
-        "|---|---|---|---|---|---|---|---|",
+        "| assistant | instances | conversations | pause s | messages/s | p50 ms | p95 ms "
+        "| p99 ms | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         for level in run["levels"]:
             lines.append(
                 f"| {run['assistant']} | {run['instances']} | {level['conversations']} | "
-                f"{level['msg_per_s']} | {level['p50_ms']} | {level['p95_ms']} | "
-                f"{level['p99_ms']} | {level['errors']} |"
+                f"{level.get('think_s', 0)} | {level['msg_per_s']} | {level['p50_ms']} | "
+                f"{level['p95_ms']} | {level['p99_ms']} | {level['errors']} |"
             )
     lines += ["", "| assistant | instances | resident memory (MB) per process |", "|---|---|---|"]
     for run in runs:
@@ -190,6 +206,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20, help="per concurrency level")
     parser.add_argument("--levels", default="1,20,100")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds a visitor pauses between messages (0: back to back, a stress test)",
+    )
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",")]
     texts = [item["text"] for item in yaml.safe_load(QUESTIONS.read_text())]
@@ -200,15 +222,16 @@ def main() -> int:
     for assistant in assistants:
         for instances in (1, 2):
             try:
-                runs.append(measure(assistant, instances, texts, levels, args.seconds))
+                runs.append(measure(assistant, instances, texts, levels, args.seconds, args.think))
             except RuntimeError as error:
                 # Free ports are taken at random; another program can take one meanwhile.
                 print(f"{error}; once more, on other ports", flush=True)
-                runs.append(measure(assistant, instances, texts, levels, args.seconds))
+                runs.append(measure(assistant, instances, texts, levels, args.seconds, args.think))
     results = {
         "machine": f"{os.cpu_count()} cores",
         "load_average_before": load_before,
         "seconds_per_level": args.seconds,
+        "think_s": args.think,
         "runs": runs,
     }
     for assistant in assistants:
@@ -217,7 +240,8 @@ def main() -> int:
             results.setdefault("speedup_2_over_1", {}).setdefault(assistant, {})[
                 str(a["conversations"])
             ] = round(b["msg_per_s"] / a["msg_per_s"], 2)
-    out = PROJECT_ROOT / "var" / "bench" / "scale.json"
+    name = f"scale-think-{args.think:g}s.json" if args.think else "scale.json"
+    out = PROJECT_ROOT / "var" / "bench" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print(markdown(runs))
