@@ -205,10 +205,12 @@ def _live_model() -> Path | None:
 @blueprint.get("/content/training")
 @editors_only
 def content_training():
+    runs = training_jobs.list_runs()
     return render_template(
         "staff/content/training.html",
-        current=training_jobs.current_run(),
-        runs=training_jobs.list_runs()[:RECENT_RUNS],
+        # One read of the runs' status files: current_run() would read them all again.
+        current=next((run for run in runs if run.active), None),
+        runs=runs[:RECENT_RUNS],
         live=_live_model(),
         previous=model_registry.previous_model(),
         section="training",
