@@ -20,7 +20,9 @@ _PATTERNS = [
     r"\bend(?:ing)?\s+(?:it\s+all|my\s+(?:own\s+)?life|things)\b",
     r"\btake\s+my\s+(?:own\s+)?life\b",
     r"\b(?:want|wanna|wish|going|plan(?:ning)?)\s+(?:to\s+)?(?:die|be\s+dead)\b",
-    r"\bwant(?:ed)?\s+to\s+die\b",
+    r"\bwant(?:s|ed)?\s+to\s+die\b",
+    r"\b(?:no|the)\s+point\s+in\s+(?:living|being\s+alive|going\s+on)\b",
+    r"\bstanding\s+on\s+(?:a|the)\s+(?:bridge|ledge|edge|roof)\b|\bgoodbye\s+(?:letters?|notes?)\b",
     r"\b(?:how|way|ways|easiest|quickest|painless)\s+(?:\w+\s+)?to\s+die\b",
     r"\bdone\s+with\s+(?:life|living|it\s+all|everything)\b",
     r"\bkill\s+(?:someone|somebody|a\s+person|people|him|her|them)\b",
@@ -47,27 +49,75 @@ _PATTERNS = [
     r"\bhurt(?:ing)?\s+my\s*self\b",
     r"\bcut(?:ting)?\s+my\s*(?:self|wrists?|arms?|legs?)\b",
     r"\bburn(?:ing)?\s+my\s*self\b",
-    # overdose and poisoning
+    # overdose and poisoning, in any wording: too many, several at once, a double dose
     r"\bover[\s-]?dos\w*",
     r"\bo\.?d\.?(?:'?d|ed|ing|s)?(?=\W|$)",  # "OD", "OD'd", "O.D.", "ODing"
     r"\b(?:took|taken|swallowed)\s+(?:too\s+many|a\s+(?:lot|bunch|handful|bottle)\s+of|all\s+(?:of\s+)?(?:my|his|her|their|the))\b[^.?!]{0,30}?\b(?:pills?|tablets?|meds|medications?|sleeping\s+pills)\b",
     r"\btoo\s+many\s+(?:pills|tablets|meds)\b",
-    r"\btook\s+(?:way\s+|far\s+)?too\s+much\b",
+    r"\b(?:take|takes|took|taken|taking|swallow\w*|had|have\s+had|used|use|did|do|doing|dosed)\s+(?:way\s+|far\s+|a\s+lot\s+|much\s+|a\s+few\s+|some\s+)?too\s+(?:many|much)\b",
+    r"\b(?:took|taken|take|taking|swallowed|had|used|did|popped)\s+(?:\d+|two|three|four|five|six|several|multiple|a\s+few|both)\b[^.?!]{0,30}?\b(?:at\s+once|at\s+the\s+same\s+time|together|in\s+a\s+row|in\s+one\s+go|back\s+to\s+back)\b",
+    r"\bdoubl(?:e|ed|ing)\s+(?:up\s+)?(?:on\s+)?(?:a\s+|my\s+|the\s+|his\s+|her\s+)?dos(?:e|es|ing|age)\b",
+    r"\b(?:took|taken|take|taking|had|used)\s+(?:a\s+)?(?:double|triple|second|another|an\s+extra|extra)\s+(?:\w+\s+)?(?:dose|doses|lozenges?|troches?|tablets?|pills?|one|shot|bump|line)\b",
+    r"\bmore\s+than\s+(?:i|he|she|they|we|you)\s*(?:was|were|am|'m|are|is|'re|'s)?\s*(?:told|prescribed|supposed|meant|allowed)\b",
+    r"\b(?:took|taken|swallowed|finished)\s+(?:a\s+|the\s+|my\s+|his\s+|her\s+)?(?:whole|entire)\b",
     r"\bswallowed\s+(?:a\s+bottle|the\s+whole|all)\b",
+    r"\b(?:took|taken|had|used|swallowed)\s+(?:it|them|(?:my|the|a|his|her)\s+(?:\w+\s+)?\w+)\s+twice\b",
+    r"\btwice\s+(?:the|my|his|her|a)\s+(?:\w+\s+)?(?:dose|amount)\b",
     r"\bpoison(?:ed|ing)\b",
     r"\blethal\b|\bfatal\s+(?:dose|amount)\b|\bdeadly\s+(?:dose|amount)\b",
-    # medical emergencies
+    # a bad reaction happening now, to the visitor or someone with them
+    # ("can you have a bad trip on ketamine?" asks about a risk: psychological_risks answers it)
+    r"\b(?:having|is\s+in|in\s+the\s+middle\s+of|going\s+through)\s+(?:a\s+|an\s+)?(?:really\s+|very\s+)?(?:bad|terrible|awful|horrible|scary|severe|serious)\s+(?:trip|reaction|time\s+on)\b",
+    r"\b(?:tripping|trip\s+is\s+going)\s+(?:really\s+|very\s+|so\s+)?(?:badly|bad|wrong)\b",
+    r"\b(?:allergic|severe|serious)\s+reaction\b|\banaphyla\w*",
+    r"\b(?:freaking\s+out|panicking|panic\s+attack|hallucinating|losing\s+it|can'?t\s+calm\s+(?:down|him|her)|out\s+of\s+control)\b[^.?!]{0,60}(?:\bright\s+now\b|\bnow\b|\brn\b|\bwhat\s+(?:do|should|can)\s+(?:i|we)\s+do\b|\b(?:please\s+help|help\s+(?:me|us|him|her))\b)",
+    r"(?:\bright\s+now\b|^\s*help\b|\b(?:please\s+help|help\s+(?:me|us|him|her))\b)[^?!]{0,40}\b(?:freaking\s+out|panicking|hallucinating|losing\s+it|out\s+of\s+control)\b",
+    r"\bsomething(?:'s|\s+is)\s+(?:really\s+|very\s+|seriously\s+)?wrong\s+with\s+(?:me|him|her|them|my)\b",
+    r"\b(?:lips|face|skin)\s+(?:are\s+|is\s+|turning\s+|going\s+)?(?:blue|grey|gray)\b|\bturning\s+blue\b",
+    r"\b(?:throwing\s+up|vomiting|coughing\s+up)\s+blood\b|\bchoking\s+on\s+(?:vomit|sick)\b",
+    r"\b(?:can'?t|cannot|won'?t|not)\s+(?:stop\s+(?:shaking|vomiting|throwing\s+up|bleeding)|wake\s+(?:him|her|them|up))\b",
+    r"\b(?:my|his|her)\s+heart\s+(?:is|'s|keeps)\s+(?:racing|pounding|beating\s+(?:really\s+|so\s+|very\s+)?fast|skipping)\b",
+    # medical emergencies that name no symptom
     r"\bemergenc\w*",
     r"\b9\s*1\s*1\b|\b988\b",
-    r"\bnot\s+breathing\b|\bcan'?t\s+breathe?\b|\bcannot\s+breathe?\b|\bstopped\s+breathing\b",
-    r"\bchest\s+pains?\b",
-    r"\bheart\s+attack\b|\bstroke\b",
-    r"\bseizur\w*|\bconvuls\w*",
-    r"\bunconscious\b|\bunresponsive\b|\bpassed\s+out\b|\bwon'?t\s+wake\s+up\b",
     r"\bcall(?:ing)?\s+(?:an\s+)?ambulance\b|\bambulance\b",
 ]
 
+# Symptoms of a medical emergency. They are a crisis when someone has them ("my chest hurts",
+# "he's having a seizure", "can't breathe"); a message that is plainly a general question with
+# nobody in it ("can ketamine cause seizures?", "is chest pain a side effect?") is left to the
+# classifier. Anything in between counts as an emergency.
+_SYMPTOMS = [
+    r"\bnot\s+breathing\b|\bcan'?t\s+breathe?\b|\bcannot\s+breathe?\b|\bstopped\s+breathing\b",
+    r"\b(?:trouble|difficulty|difficulties|struggling|hard|problems?|hardly|barely)\s+(?:to\s+)?breath\w*",
+    r"\bbreathing\s+(?:is\s+|has\s+|got\s+)?(?:very\s+|really\s+|so\s+)?(?:slow|shallow|weird|strange|funny|noisy|difficult|hard|laboured|labored)\b",
+    r"\bshort(?:ness)?\s+of\s+breath\b|\bgasping\b|\bchoking\b",
+    r"\bchest\s+(?:pains?|hurts?|hurting|tightness|pressure)\b",
+    r"\bchest\s+(?:is|feels|felt|'s|went|gets|got)\s+(?:really\s+|very\s+|so\s+)?(?:tight|heavy|painful|hurting|crushing|sore)\b",
+    r"\b(?:pain|pains|tightness|pressure)\s+in\s+(?:my|his|her|the)\s+chest\b|\bclutching\s+(?:his|her|my)\s+chest\b",
+    r"\bheart\s+attack\b|\bstroke\b|\bcardiac\s+arrest\b",
+    r"\bseizur\w*|\bconvuls\w*|\bseizing\b|\bhaving\s+(?:a\s+)?fits?\b",
+    r"\bunconscious\b|\bunresponsive\b|\bpassed\s+out\b|\bwon'?t\s+wake\s+up\b|\bblack(?:ed|ing)\s+out\b",
+    r"\bfaint(?:ed|ing|s)?\b|\bcollaps(?:ed|ing|es)\b|\bnot\s+respond\w*|\bwon'?t\s+respond\b|\bisn'?t\s+respond\w*",
+]
+# Someone is in it, or it is happening: then a symptom is an emergency, however it is asked.
+_SOMEONE_OR_NOW = re.compile(
+    r"\b(?:i|i'm|im|i've|ive|me|my|myself|we|us|our|he|he's|hes|she|she's|shes|him|her|his|they"
+    r"|they're|them|their|someone|somebody|friend|partner|husband|wife|boyfriend|girlfriend|son"
+    r"|daughter|mum|mom|dad|now|currently|just|having|happening|help|hurts?)\b",
+    re.IGNORECASE,
+)
+# A general question about a risk: "can ketamine cause seizures?", "is chest pain a side effect?"
+_GENERAL_QUESTION = re.compile(
+    r"\b(?:can|could|does|do|did|will|would|might|may|is|are)\b[^.?!]{0,40}?\b(?:cause[sd]?|trigger"
+    r"|lead\s+to|give\s+(?:you|people)|bring\s+on|induce|result\s+in|raise\s+the\s+risk)\b"
+    r"|\bside[\s-]?effects?\b|\b(?:risk|risks|chance|likelihood|odds)\s+of\b"
+    r"|\bhow\s+(?:common|likely|often)\b|\bpeople\s+(?:with|who)\b|\bpatients\b",
+    re.IGNORECASE,
+)
+
 _CRISIS_RE = re.compile("|".join(f"(?:{pattern})" for pattern in _PATTERNS), re.IGNORECASE)
+_SYMPTOM_RE = re.compile("|".join(f"(?:{pattern})" for pattern in _SYMPTOMS), re.IGNORECASE)
 
 
 def normalise(text: str) -> str:
@@ -78,8 +128,16 @@ def normalise(text: str) -> str:
 
 def crisis_match(text: str) -> str | None:
     """Returns the phrase that marks `text` as a crisis message, or None."""
-    found = _CRISIS_RE.search(normalise(text))
-    return found.group(0) if found else None
+    text = normalise(text)
+    found = _CRISIS_RE.search(text)
+    if found:
+        return found.group(0)
+    symptom = _SYMPTOM_RE.search(text)
+    if symptom is None:
+        return None
+    if _GENERAL_QUESTION.search(text) and not _SOMEONE_OR_NOW.search(text):
+        return None
+    return symptom.group(0)
 
 
 def is_crisis(text: str) -> bool:

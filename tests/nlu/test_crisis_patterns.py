@@ -68,3 +68,63 @@ def test_crisis_messages_match(text):
 @pytest.mark.parametrize("text", ORDINARY_MESSAGES)
 def test_ordinary_questions_do_not_match(text):
     assert crisis_match(text) is None
+
+
+# Medical emergencies in any wording: overdose, breathing, chest pain, fainting, seizures, and a
+# bad reaction happening now to the visitor or someone with them.
+EMERGENCIES = [
+    "took too many",
+    "i took 3 at once",
+    "double dose",
+    "I accidentally doubled my dose",
+    "took two lozenges together by mistake",
+    "i took too many of my lozenges and now my chest hurts",
+    "I took my dose twice, is that bad",
+    "took more than I was prescribed",
+    "i swallowed a whole strip of them",
+    "what happens if you take too much ketamine",
+    "i can't breathe properly",
+    "my husband is struggling to breathe",
+    "her breathing is really shallow",
+    "my chest feels tight and I'm dizzy",
+    "pain in my chest since the session",
+    "my boyfriend fainted",
+    "I feel faint",
+    "she collapsed in the bathroom",
+    "he's unresponsive",
+    "he isn't responding to me",
+    "my daughter is having a seizure",
+    "someone is convulsing",
+    "my friend is having a bad trip right now what do I do",
+    "my friend is having a bad reaction to ketamine",
+    "help, my friend is freaking out",
+    "I'm panicking right now and can't calm down",
+    "something is really wrong with me after the lozenge",
+    "his lips are turning blue",
+    "my heart is racing and pounding",
+    "chest pain",
+    "seizure",
+]
+# General questions about the same risks, with nobody in them and nothing happening now.
+GENERAL_RISK_QUESTIONS = [
+    "can ketamine cause seizures?",
+    "is chest pain a side effect?",
+    "does ketamine cause breathing problems",
+    "can it cause a stroke",
+    "how common is fainting with ketamine",
+    "can you have a bad trip on ketamine",
+    "does ketamine raise blood pressure?",
+    "is ketamine addictive?",
+    "can i drink alcohol after a session",
+    "how long does ketamine stay in your body",
+]
+
+
+@pytest.mark.parametrize("text", EMERGENCIES)
+def test_emergencies_match_in_any_wording(text):
+    assert crisis_match(text), text
+
+
+@pytest.mark.parametrize("text", GENERAL_RISK_QUESTIONS)
+def test_general_questions_about_risks_do_not_match(text):
+    assert crisis_match(text) is None, text
