@@ -1,28 +1,37 @@
-"""High-recall patterns for PERSONAL clinical-eligibility questions.
+"""High-recall patterns for clinical-eligibility questions, personal or not.
 
-The bot never answers "can I do KAP if I take lithium?" or "my son has schizophrenia, can he
-do it?": only the clinic's clinicians can, so such a question goes to a human. The classifier
-learns the `eligibility` intent from examples; these patterns back it up, like the crisis ones.
+The bot never answers "can I do KAP if I take lithium?", "is it safe while breastfeeding?" or
+"can you take ketamine on SSRIs?": whether KAP suits someone turns on that person's own
+medications, conditions or circumstances, which only the clinic's clinicians can weigh, so such
+a question goes to a human however it is phrased. The classifier learns the `eligibility`
+intent from examples; these patterns back it up, like the crisis ones.
 
-A message looks like an eligibility question when it has
+A message is an eligibility question when it names
 
-- a personal reference: I, me, my, we, our, he, she... ("my mum", "am I", "for me"), not
-  counting hearsay such as "I read that..." or "I was wondering whether people...", and
-- an eligibility term: a condition (bipolar, schizophrenia, psychosis history, heart disease,
-  high blood pressure, glaucoma, epilepsy, substance or alcohol history), a medication name or
-  class (SSRIs, MAOIs, lithium, benzodiazepines, stimulants...), pregnancy, breastfeeding or
-  trying to conceive, an age statement ("I'm 17", "my dad is 80"), or candidacy words
-  ("good candidate", "qualify", "eligible", "safe for me", "right for me").
+- pregnancy, breastfeeding or trying to conceive ("is it safe while breastfeeding?");
+- a condition someone has or had: bipolar, schizophrenia, psychosis, heart disease, high blood
+  pressure, glaucoma, epilepsy, existing bladder or kidney problems, ADHD, substance or alcohol
+  use ("can people with bipolar do KAP?", "is it risky for someone with a history of psychosis?");
+- a medication name or class (SSRIs, SNRIs, MAOIs, lithium, lamotrigine, benzodiazepines,
+  buprenorphine, methadone, stimulants...) together with ketamine or the treatment ("can you
+  take ketamine on SSRIs?", "does lithium interact with ketamine?");
+- age ("I'm 17", "is there an age limit?", "can teenagers do KAP?");
+- candidacy ("am I a candidate", "will I qualify", "who is a good candidate", "is it safe for
+  someone who...", "is it right for me").
 
-General questions without a personal reference ("does ketamine raise blood pressure?", "is it
-risky for people with a history of psychosis?") are left to the classifier and the FAQ. Some
-terms are also how visitors ask ordinary FAQ questions ("my SSRI took six weeks to work, is
-this faster?", "will I get psychosis from it?"), so they count only with a framing that makes
-them personal history or current use: "I'm on antidepressants", "I had psychosis", or a
-suitability cue such as "can I still do it", "is it safe", "does it interact".
+General questions about the treatment stay with the FAQ: "how safe is KAP?", "does ketamine raise
+blood pressure?", "is ketamine addictive?", "can ketamine cause psychosis?" (a condition the
+treatment might cause is a risk of it, not a fact about the person). Comparisons of medications
+with ketamine ("do SSRIs take longer than ketamine?") and medications without ketamine or the
+treatment ("what is lithium prescribed for?") are not eligibility questions either. With a
+personal reference (I, my, he, she... but not hearsay such as "I read that...") medication
+classes and age words count with a framing that makes them current use or suitability: "I'm on
+antidepressants", "can I still do it", "is it safe", "does it interact".
 
 Crisis patterns take precedence: "I took too much of my lithium" is a crisis, not a question
-about eligibility. Typos are absorbed by matching long key words within one or two edits.
+about eligibility. Typos are absorbed by matching long key words within one or two edits, through
+a precomputed index of deletion variants (SymSpell's idea), and only the first
+MAX_CHECKED_CHARS characters are read, so a long message costs about what a short one does.
 """
 
 from __future__ import annotations
@@ -105,20 +114,69 @@ def _edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-@lru_cache(maxsize=4096)
+def _deletions(word: str, depth: int) -> set[str]:
+    """`word` and every string made from it by deleting up to `depth` letters."""
+    found = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        found |= frontier
+    return found
+
+
+def _allowed_edits(key: str) -> int:
+    return 2 if len(key) >= 10 else 1
+
+
+def _build_typo_index() -> dict[str, tuple[int, ...]]:
+    """Deletion variant -> positions in _KEY_WORDS of the key words it comes from. Two strings
+    within k edits share a variant made with at most k deletions from each, so a word's own
+    variants find every key word close to it; the real distance then decides."""
+    index: dict[str, set[int]] = {}
+    for position, key in enumerate(_KEY_WORDS):
+        for variant in _deletions(key, _allowed_edits(key)):
+            index.setdefault(variant, set()).add(position)
+    return {variant: tuple(sorted(keys)) for variant, keys in index.items()}
+
+
+_TYPO_INDEX = _build_typo_index()
+_KEY_WORD_SET = frozenset(_KEY_WORDS)
+
+
+@lru_cache(maxsize=8192)
 def _canonical_word(word: str) -> str:
-    if len(word) < 5 or word in _KEEP or word in _KEY_WORDS:
+    if len(word) < 5 or word in _KEEP or word in _KEY_WORD_SET:
         return word
-    for key in _KEY_WORDS:
-        limit = 2 if len(key) >= 10 else 1
+    # Two edits are allowed only against key words of ten letters or more: a shorter word
+    # cannot be within two edits of one.
+    depth = 2 if len(word) >= 8 else 1
+    candidates = sorted(
+        {p for variant in _deletions(word, depth) for p in _TYPO_INDEX.get(variant, ())}
+    )
+    for position in candidates:  # in _KEY_WORDS order, as the first close key wins
+        key = _KEY_WORDS[position]
+        limit = _allowed_edits(key)
         if _edit_distance(word, key, limit) <= limit:
             return key
     return word
 
 
+# Questions are short; a long message is read up to here (at a word boundary), so its cost is
+# bounded. An eligibility question hidden after this many characters is left to the classifier.
+MAX_CHECKED_CHARS = 600
+
+
+def _head(text: str) -> str:
+    if len(text) <= MAX_CHECKED_CHARS:
+        return text
+    cut = text[:MAX_CHECKED_CHARS]
+    return cut.rsplit(None, 1)[0] if " " in cut else cut
+
+
+@lru_cache(maxsize=1024)
 def normalise(text: str) -> str:
     """Lower case, plain quotes, contractions spelled out, common typos of key words fixed."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = unicodedata.normalize("NFKC", _head(text)).lower()
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     for pattern, replacement in _CONTRACTIONS:
         text = re.sub(pattern, replacement, text)
@@ -146,7 +204,7 @@ _SELF_INTRODUCTION = re.compile(r"^[^,.!?;:]{1,60}?\bhere\s*(?:[,.!;:-]|$)")
 
 def _has_personal_reference(text: str) -> bool:
     """`text` as given; the self-introduction check needs its punctuation."""
-    if _SELF_INTRODUCTION.search(text.strip().lower()):
+    if _SELF_INTRODUCTION.search(_head(text).strip().lower()):
         return True
     return bool(_PERSONAL.search(_HEARSAY.sub(" ", normalise(text))))
 
@@ -177,7 +235,8 @@ _MEDICATION_NAMES = _alternatives(
     adderall | ritalin | vyvanse | concerta | methylphenidate | dexedrine | dextroamphetamine |
     amphetamines? | lisdexamfetamine | modafinil | stimulants? |
     adhd (?:meds|medications?|medicines?|pills|tablets) |
-    methadone | suboxone | subutex | buprenorphine | naltrexone | vivitrol | opioids? |
+    methadone | suboxone | subutex | sublocade | brixadi | zubsolv | buprenorphine |
+    naltrexone | vivitrol | opioids? |
     opiates? | oxycodone | oxycontin | tramadol |
     blood thinners? | warfarin | coumadin | eliquis | xarelto | beta ?blockers? | propranolol |
     metoprolol | atenolol | lisinopril | amlodipine | losartan |
@@ -193,6 +252,11 @@ _GENERIC_MEDICATION = _alternatives(
     """
 )
 _SUBSTANCE = r"(?:substance|drug|alcohol|opioid|heroin|cocaine|crack|meth|pill|painkiller)s?"
+# "if you drink alcohol", "if i use weed": a circumstance of whoever is asking.
+_SOMEONE_USES = (
+    r"(?:use|uses|smoke|smokes|drink|drinks|take|takes|do|does)"
+    r" (?:weed|pot|cannabis|marijuana|alcohol|drugs|cocaine|heroin|opioids|mdma|psychedelics)"
+)
 _CONDITIONS = _alternatives(
     rf"""
     bi ?polar\w* | manic depression | manic depressive |
@@ -221,7 +285,9 @@ _CONDITIONS = _alternatives(
     (?:smoke|smokes|smoking|use|uses|using) (?:weed|pot|cannabis|marijuana) (?:a lot|most) |
     (?:smoke|smokes|smoking|use|uses|using) (?:weed|pot|cannabis|marijuana) (?:regularly) |
     (?:weed|pot|cannabis|marijuana) (?:daily|every day|user|smoker|habit|addiction) |
-    (?:aa|na) meetings | in (?:aa|na) | alcoholics anonymous | narcotics anonymous
+    (?:aa|na) meetings | in (?:aa|na) | alcoholics anonymous | narcotics anonymous |
+    (?:heart|cardiac|kidney|liver) patients? |
+    if (?:i|he|she|you|they|someone|we) (?:still |also |regularly |sometimes )?{_SOMEONE_USES}
     """
 )
 # Conditions that count only when someone has (had) them: "will I get psychosis from it?" asks
@@ -231,7 +297,10 @@ _CONDITIONS_WHEN_HAD = _alternatives(
     psychosis | psychotic | hallucinations | hearing voices | hears? voices | delusions |
     mania | hypomani\w* | manic (?:episodes?|phases?|spells?|periods?|highs?) |
     heart (?:problems?|issues?|trouble) | liver (?:problems?|issues?) |
-    kidney (?:disease|problems?|issues?|failure) | adhd |
+    kidney (?:disease|problems?|issues?|failure|stones?) | adhd | add |
+    bladder (?:problems?|issues?|conditions?|disease|infections?|pain|damage) |
+    interstitial cystitis | cystitis | utis? | urinary (?:problems?|issues?|tract infections?) |
+    incontinence | overactive bladder |
     (?:health|medical) (?:issues|problems|conditions?|history)
     """
 )
@@ -355,30 +424,118 @@ _GENERIC_MED = re.compile(rf"\b{_GENERIC_MEDICATION}\b")
 _AGE_WORD = re.compile(rf"\b{_AGE_WORDS}\b")
 
 
-def matched_terms(text: str) -> list[str]:
-    """The eligibility terms found in `text`, whether or not it has a personal reference."""
-    normal = normalise(text)
+# --------------------------------------------------------------- asked in general
+# Eligibility asked about anyone: "can people with bipolar do KAP?", "is there an age limit?".
+_FOR_ANYONE = (
+    r"(?:safe|ok|okay|alright|suitable|right|appropriate|dangerous|risky|an option|possible"
+    r"|allowed|a good idea|a bad idea) for (?:someone|somebody|anyone|a person|people|patients"
+    r"|those|women|men|a man|a woman|mothers|moms)"
+    r" (?:who|with|that|on|taking|in|having|suffering|after|while)"
+)
+_GENERAL_CANDIDACY = re.compile(
+    rf"\b(?:{_FOR_ANYONE}"
+    r"|who (?:can|can not|cannot|should|should not|is allowed to|is not allowed to|qualifies"
+    r"|is eligible|is suitable|is a good fit) (?:have|do|get|take|try|receive|use|be given"
+    r"|undergo|for)\b"
+    r"|contraindicat\w*|exclusion criteria|excluded from|(?:not|never) (?:be )?allowed to have"
+    r")"
+)
+_GENERAL_AGE = re.compile(
+    r"\b(?:age (?:limits?|requirements?|restrictions?|range|cut ?off|criteria)|minimum age"
+    r"|maximum age|upper age|how old (?:do|must|should|does|can) (?:you|i|one|people|patients"
+    r"|someone|a person)(?: \w+){0,2} be|too (?:old|young)|old enough"
+    r"|(?:for|can|could|do|does|are|treat\w*|give|allowed|safe|accept\w*|ok|okay)(?: \w+){0,2}"
+    r" (?:teenagers|teens|adolescents|children|kids|minors)|under ?(?:18|eighteen|age)"
+    r"|over (?:60|65|70|75|80)|seniors|the elderly|elderly (?:people|patients)"
+    r"|older (?:adults|people|patients)|\d{1,2} year olds?)\b"
+)
+_TREATMENT = re.compile(
+    r"\b(?:ketamine|kap|esketamine|spravato|ket|it|this|that|treatment|therapy|sessions?"
+    r"|lozenges?|troches?|infusions?|dose|doses)\b"
+)
+# "do SSRIs take longer than ketamine?" compares treatments; it does not ask who can have one.
+_COMPARISON = re.compile(
+    r"\b(?:than|versus|vs|compared?|comparison|instead of|replace|alternative|differen\w*"
+    r"|quicker|faster|slower|sooner|took ages|takes ages|swap\w*|switch\w*)\b"
+    r"|\blike (?:regular|normal|other|traditional|standard|typical|most)\b"
+    r"|\b(?:is|are) (?:ketamine|kap|it|esketamine) (?:a|an|like)\b"
+)
+# Medication classes, not "meds" or "medication": "what medication is used in KAP?" is not
+# about anyone's own.
+_MEDICATION_CLASSES = _alternatives(
+    r"""
+    antidepressants? | anti depressants? | ssris? | snris? | tricyclics? |
+    sleeping (?:pills|tablets) | sleep meds |
+    (?:psychiatric|psych|mental health) (?:meds|medications?)
+    """
+)
+_ANY_MEDICATION = rf"(?:{_MEDICATION_NAMES}|{_MEDICATION_CLASSES})"
+# Taken together with ketamine: "ketamine on SSRIs", "lithium interact with", "stop my lamictal
+# before"; not "depression that hasn't responded to antidepressants".
+_MEDICATION_WITH_KETAMINE = re.compile(
+    r"\b(?:on|with|taking|take|takes|while|plus|alongside|and|mix\w*|combin\w*|interact\w*"
+    r"|interfer\w*|clash\w*|stop\w*|stay on|keep taking|continue|come off|coming off|wean\w* off"
+    rf"|tapering off|use|using)(?: (?!like\b|than\b|as\b)\w+){{0,2}} ({_ANY_MEDICATION})\b"
+    rf"|\b({_ANY_MEDICATION})(?: \w+){{0,3}} (?:and|with|plus|interact\w*|interfer\w*|clash\w*"
+    r"|together|at the same time|before|during|while|mix\w*|combin\w*)\b"
+)
+_CONDITION = re.compile(rf"\b{_CONDITIONS}\b")
+_PREGNANCY_TERM = re.compile(rf"\b(?:{_PREGNANCY}|{_CANDIDACY})\b")
+
+
+def _not_caused(normal: str, match: re.Match) -> bool:
+    return not _CAUSED_BEFORE.search(normal[: match.start()])
+
+
+def _general_terms(normal: str) -> list[str]:
+    """Terms that make a question about eligibility whoever it is about."""
+    found = [m.group(0) for m in _PREGNANCY_TERM.finditer(normal)]
+    found += [m.group(0) for m in _CONDITION.finditer(normal) if _not_caused(normal, m)]
+    cue = bool(_CUE.search(normal))
+    for m in _CONDITION_WHEN_HAD.finditer(normal):
+        before = normal[: m.start()]
+        if _not_caused(normal, m) and (cue or _HAD_BEFORE.search(before)):
+            found.append(m.group(0))
+    found += [m.group(0) for m in _GENERAL_CANDIDACY.finditer(normal)]
+    found += [m.group(0) for m in _GENERAL_AGE.finditer(normal)]
+    if _TREATMENT.search(normal) and not _COMPARISON.search(normal):
+        found += [m.group(1) or m.group(2) for m in _MEDICATION_WITH_KETAMINE.finditer(normal)]
+    return found
+
+
+def _personal_terms(normal: str) -> list[str]:
+    """Terms that make a question about eligibility when it is about the visitor or someone
+    they know: medications and age words count here with current use or a suitability cue."""
     found = [m.group(0) for m in _ALWAYS.finditer(normal)]
     found += [m.group(0) for m in _CURRENT_USE.finditer(normal)]
     cue = bool(_CUE.search(normal))
     for m in _CONDITION_WHEN_HAD.finditer(normal):
         before = normal[: m.start()]
-        if not _CAUSED_BEFORE.search(before) and (cue or _HAD_BEFORE.search(before)):
+        if _not_caused(normal, m) and (cue or _HAD_BEFORE.search(before)):
             found.append(m.group(0))
     if cue:
         for weak in (_GENERIC_MED, _AGE_WORD):
             found += [m.group(0) for m in weak.finditer(normal)]
-    return list(dict.fromkeys(found))
+    return found
+
+
+def matched_terms(text: str) -> list[str]:
+    """The eligibility terms found in `text`, whether or not it has a personal reference."""
+    normal = normalise(text)
+    return list(dict.fromkeys(_general_terms(normal) + _personal_terms(normal)))
 
 
 def eligibility_match(text: str) -> str | None:
-    """The first eligibility term of a personal message, or None."""
-    if not _has_personal_reference(text):
-        return None
-    terms = matched_terms(text)
+    """The first eligibility term of `text`, or None: any term asked in general, and the
+    personal ones when the message is about the visitor or someone they know."""
+    normal = normalise(text)
+    terms = _general_terms(normal)
+    if not terms and _has_personal_reference(text):
+        terms = _personal_terms(normal)
     return terms[0] if terms else None
 
 
 def looks_like_eligibility(text: str) -> bool:
-    """True when `text` is a personal question about who can have KAP."""
+    """True when `text` asks whether KAP suits someone given their medications, conditions or
+    circumstances."""
     return eligibility_match(text) is not None
