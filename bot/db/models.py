@@ -34,7 +34,8 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 
 # Values kept as short strings (not database enums) so a new reason needs no type migration.
-HANDOFF_REASONS = ("eligibility", "human_request", "crisis")
+# `unanswered`: an on-topic question the article does not cover, passed on at the visitor's wish.
+HANDOFF_REASONS = ("eligibility", "human_request", "crisis", "unanswered")
 URGENCIES = ("urgent", "normal")
 HANDOFF_STATUSES = ("open", "claimed", "resolved")
 ROLES = ("staff", "editor", "admin")
