@@ -61,6 +61,7 @@ def page(browser):
     """A fresh browser profile at desktop size; fails the test if any dialog (alert) opens or
     the page's Content-Security-Policy blocks anything."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(HOLD_REPLIES_SCRIPT)
     page = context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -88,6 +89,53 @@ def open_widget(page, base):
 def ask(page, text):
     page.get_by_role("textbox", name="Type your message").fill(text)
     page.get_by_role("textbox", name="Type your message").press("Enter")
+
+
+# Installed before the page's scripts run: wraps the socket.io client the widget loads, so that
+# while `window.kapwTestHold.held` is true, everything the server sends back (its replies and the
+# acknowledgement of a sent message) waits, in order, until `release()`. A test can then look at
+# what the widget shows while it waits for Rasa, however fast Rasa answers.
+HOLD_REPLIES_SCRIPT = """
+(() => {
+  const waiting = [];
+  const hold = (fn) => function (...args) {
+    if (window.kapwTestHold.held) waiting.push(() => fn.apply(this, args));
+    else fn.apply(this, args);
+  };
+  window.kapwTestHold = {
+    held: false,
+    release() { this.held = false; waiting.splice(0).forEach((call) => call()); },
+  };
+  let realIo;
+  Object.defineProperty(window, "io", {
+    configurable: true,
+    get() {
+      if (!realIo) return undefined;
+      return (...args) => {
+        const socket = realIo(...args);
+        const on = socket.on.bind(socket);
+        const emit = socket.emit.bind(socket);
+        socket.on = (event, fn) => on(event, event === "bot_uttered" ? hold(fn) : fn);
+        socket.emit = (event, ...rest) => {
+          const last = rest[rest.length - 1];
+          if (typeof last === "function") rest[rest.length - 1] = hold(last);
+          return emit(event, ...rest);
+        };
+        return socket;
+      };
+    },
+    set(value) { realIo = value; },
+  });
+})();
+"""
+
+
+def hold_replies(page):
+    page.evaluate("window.kapwTestHold.held = true")
+
+
+def release_replies(page):
+    page.evaluate("window.kapwTestHold.release()")
 
 
 def user_messages_stored(settings, conversation_id, expected_count=None) -> list[str]:
@@ -134,8 +182,11 @@ def test_ask_click_a_suggestion_and_continue_after_a_reload(site, page):
     log = page.get_by_role("log", name="Conversation")
     expect(page.get_by_text("not medical advice")).to_be_visible()
 
+    # The reply is held until the test has seen "typing…": a fast Rasa cannot race the check.
+    hold_replies(page)
     ask(page, "Is ketamine addictive?")
     expect(page.locator(".kapw-typing")).to_be_visible()
+    release_replies(page)
     expect(log).to_contain_text("dependent", timeout=60_000)
     expect(page.locator(".kapw-typing")).to_be_hidden(timeout=60_000)
     expect(log).to_contain_text("Source: How Safe Is KAP?")
