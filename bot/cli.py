@@ -96,7 +96,8 @@ def build_spacy(force: bool) -> None:
     "--questions",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Evaluation set for --candidate (default tests/eval/questions.yml).",
+    help="Evaluation set for --candidate, its dev split (default: the publish gate's, "
+    "tests/eval/questions.yml and the dev split of tests/eval/real_questions.yml).",
 )
 @click.pass_context
 def train(
@@ -160,21 +161,35 @@ def _model_argument(value: str) -> Path:
     type=click.Path(file_okay=False),
     help="Also draw both confusion matrices as PNG files into this folder.",
 )
-def compare(model_a: str, model_b: str, file: str, as_json: bool, confusion: str | None) -> None:
+@click.option(
+    "--split",
+    type=click.Choice(["dev", "test"]),
+    default=None,
+    help="Only the items of this split (items without a split are in every split).",
+)
+def compare(
+    model_a: str,
+    model_b: str,
+    file: str,
+    as_json: bool,
+    confusion: str | None,
+    split: str | None,
+) -> None:
     """Compare MODEL_B (a candidate) with MODEL_A (e.g. `live`) on the questions in FILE.
 
     Exit 0: B is no worse than A; 1: B is worse (the reasons are printed); 2: bad input."""
-    from bot.evaluation import QuestionFileError, load_questions
+    from bot.evaluation import QuestionFileError, QuestionSet
     from bot.model_comparison import comparison_for, format_comparison, write_confusion_png
 
     live, candidate = _model_argument(model_a), _model_argument(model_b)
+    questions = QuestionSet((Path(file),), split)
     try:
-        load_questions(Path(file))
+        questions.load()
     except QuestionFileError as error:
         _fail(str(error), 2)
     _quiet_rasa()
     try:
-        comparison = comparison_for(live, candidate, Path(file))
+        comparison = comparison_for(live, candidate, questions)
     except Exception as error:  # noqa: BLE001 - Rasa raises many kinds for a broken model
         _fail(f"cannot evaluate the models: {type(error).__name__}: {error}", 2)
     if confusion:
@@ -197,7 +212,8 @@ def compare(model_a: str, model_b: str, file: str, as_json: bool, confusion: str
 )
 def publish(model: str | None, override_reason: str | None) -> None:
     """Make MODEL (default: the newest candidate) the live model on every Rasa server, if it
-    is no worse than the live model on tests/eval/questions.yml.
+    is no worse than the live model on tests/eval/questions.yml and the dev split of
+    tests/eval/real_questions.yml (when it exists).
 
     Exit 0: published; 1: refused, it is worse (the reasons are printed); 2: bad input (no such
     model, nothing to publish); 3: a Rasa server could not load it (the live model is unchanged).
@@ -310,15 +326,22 @@ def ask(text: str, model: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), help="Model file.")
 @click.option("--min-accuracy", type=float, default=None, help="Exit 1 below this accuracy.")
+@click.option(
+    "--split",
+    type=click.Choice(["dev", "test"]),
+    default=None,
+    help="Only the items of this split (items without a split are in every split).",
+)
 def evaluate_command(
-    file: str, as_json: bool, model: str | None, min_accuracy: float | None
+    file: str, as_json: bool, model: str | None, min_accuracy: float | None, split: str | None
 ) -> None:
-    """Evaluate the live model (or --model) on FILE (YAML list of {text, topic})."""
+    """Evaluate the live model (or --model) on FILE (YAML list of {text, topic}, optionally
+    also_ok, source and split): right, did-you-mean and wrong answers, per label and overall."""
     from bot.evaluation import QuestionFileError, evaluate, format_report, load_questions, summarise
     from bot.outcomes import OUTCOMES
 
     try:
-        questions = load_questions(Path(file))
+        questions = load_questions(Path(file), split)
     except QuestionFileError as error:
         _fail(str(error))
     assistant = _load_assistant(model)
@@ -327,12 +350,37 @@ def evaluate_command(
     if as_json:
         payload = {
             "accuracy": summary.accuracy,
+            "total": summary.total,
+            "split": split,
+            "right": summary.right,
+            "fallback": summary.fallback,
+            "wrong": summary.wrong,
+            "fallback_rate": summary.fallback_rate,
+            "wrong_rate": summary.wrong_rate,
+            "crisis_recall": summary.crisis_recall,
+            "eligibility_recall": summary.eligibility_recall,
+            "safety_answered_with_topic": len(summary.safety_answered_with_topic),
+            "out_of_scope_topic_rate": summary.out_of_scope_topic_rate,
+            "per_label": [
+                {
+                    "label": s.label,
+                    "support": s.support,
+                    "precision": s.precision,
+                    "recall": s.recall,
+                    "right": s.right,
+                    "fallback": s.fallback,
+                    "wrong": s.wrong,
+                }
+                for s in summary.per_label
+            ],
             "results": [
                 {
                     "text": r.text,
                     "expected": r.expected,
                     "predicted": r.predicted,
                     "confidence": r.confidence,
+                    "also_ok": list(r.also_ok),
+                    "kind": r.kind,
                 }
                 for r in results
             ],
