@@ -13,7 +13,16 @@ when any of these holds:
     FAQ topic is answered with one by the candidate;
   - accuracy falls by more than 1 point (0.01);
   - a label's recall falls by more than 0.25 and by at least 3 questions (a topic whose training
-    examples were removed falls to about 0; on a label with 7 questions, 2 misses are noise).
+    examples were removed falls to about 0; on a label with 7 questions, 2 misses are noise);
+  - wrong answers (a topic or outcome other than the expected one: not "did you mean") rise by
+    more than one question. A confident wrong answer is the worst outcome for a clinic, so the
+    rate may not rise; one question is retraining noise: the single example added in the browser
+    test's run moved one eligibility question to "out of scope", which is a wrong answer, and any
+    stricter rule would refuse that candidate.
+
+The questions: tests/eval/questions.yml, plus the `dev` split of tests/eval/real_questions.yml
+when that file exists (real visitors' wording). Never its `test` split: the console shows the
+questions that changed answer to editors, who could copy them into the training data.
 """
 
 from __future__ import annotations
@@ -28,27 +37,55 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot.evaluation import (
-    LabelScore,
+    QuestionSet,
     Result,
     Summary,
     evaluate,
-    load_questions,
+    is_topic,
     summarise,
 )
-from bot.outcomes import FALLBACK, OUTCOMES
+from bot.outcomes import OUTCOMES
 from bot.settings import PROJECT_ROOT, Settings, get_settings
 
-DEFAULT_QUESTIONS = PROJECT_ROOT / "tests" / "eval" / "questions.yml"
+WRITTEN_QUESTIONS = PROJECT_ROOT / "tests" / "eval" / "questions.yml"
+REAL_QUESTIONS = PROJECT_ROOT / "tests" / "eval" / "real_questions.yml"
+GATE_SPLIT = "dev"  # never "test": see the module's docstring
 MAX_ACCURACY_DROP = 0.01
 MAX_RECALL_DROP = 0.25
 MIN_QUESTIONS_LOST = 3
 ALWAYS_KEPT = ("crisis",)  # its recall may not fall at all
 # Safety labels that may lose this many questions to a non-topic reply (see the docstring).
 SAFETY_NOISE = {"eligibility_handoff": 1}
+MAX_WRONG_RISE = 1  # questions newly answered wrongly, net (see the docstring)
 SIDES = ("live", "candidate")
 
 # (fraction done 0..1, what is happening in plain words)
 Progress = Callable[[float, str], None]
+
+
+def gate_questions() -> QuestionSet:
+    """What the "no worse" rule measures on: the written set, and the dev split of the
+    real-question set once it exists (looked up on each call: it is being collected)."""
+    files = [WRITTEN_QUESTIONS] + ([REAL_QUESTIONS] if REAL_QUESTIONS.is_file() else [])
+    return QuestionSet(tuple(files), GATE_SPLIT)
+
+
+class _GateQuestions:
+    """Stands for gate_questions() where a default is needed before the files are looked at
+    (bot/model_registry.py passes `questions_path or DEFAULT_QUESTIONS`)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT_QUESTIONS"
+
+
+DEFAULT_QUESTIONS = _GateQuestions()
+
+
+def question_set(questions) -> QuestionSet:
+    """A QuestionSet from a set, the gate's default, or one file (all its questions)."""
+    if questions is None or isinstance(questions, _GateQuestions):
+        return gate_questions()
+    return QuestionSet.of(questions)
 
 
 @dataclass
@@ -89,6 +126,16 @@ class Comparison:
     # Every answer of each side, in question order: what the confusion matrices are drawn from.
     live_results: list[Result] = field(default_factory=list)
     candidate_results: list[Result] = field(default_factory=list)
+    # The question set: its files and split (questions_file describes them in words).
+    questions_files: list[str] = field(default_factory=list)
+    questions_split: str | None = None
+
+    @property
+    def questions(self) -> QuestionSet:
+        return QuestionSet(
+            tuple(Path(p) for p in self.questions_files or [self.questions_file]),
+            self.questions_split,
+        )
 
     def compares(self, live: Path, candidate: Path) -> bool:
         return (
@@ -101,29 +148,19 @@ class Comparison:
 
     @classmethod
     def from_dict(cls, data: dict) -> Comparison:
-        def summary(raw: dict) -> Summary:
-            return Summary(
-                **{
-                    **raw,
-                    "per_label": [LabelScore(**row) for row in raw["per_label"]],
-                    "misses": [Result(**row) for row in raw["misses"]],
-                    "safety_answered_with_topic": [
-                        Result(**row) for row in raw["safety_answered_with_topic"]
-                    ],
-                }
-            )
-
         return cls(
             live_model=data["live_model"],
             candidate_model=data["candidate_model"],
             questions_file=data["questions_file"],
-            live=summary(data["live"]),
-            candidate=summary(data["candidate"]),
+            live=Summary.from_dict(data["live"]),
+            candidate=Summary.from_dict(data["candidate"]),
             labels=[LabelRow(**row) for row in data["labels"]],
             changed=[ChangedQuestion(**row) for row in data["changed"]],
             verdict=Verdict(**data["verdict"]),
-            live_results=[Result(**row) for row in data.get("live_results", [])],
-            candidate_results=[Result(**row) for row in data.get("candidate_results", [])],
+            live_results=[Result.from_dict(row) for row in data.get("live_results", [])],
+            candidate_results=[Result.from_dict(row) for row in data.get("candidate_results", [])],
+            questions_files=data.get("questions_files", []),
+            questions_split=data.get("questions_split"),
         )
 
 
@@ -147,9 +184,9 @@ def _changed(live: list[Result], candidate: list[Result]) -> list[ChangedQuestio
     for before, after in zip(live, candidate, strict=True):
         if before.predicted == after.predicted:
             continue
-        if after.predicted == after.expected:
+        if after.right:
             change = "better"
-        elif before.predicted == before.expected:
+        elif before.right:
             change = "worse"
         else:
             change = "changed"
@@ -160,7 +197,11 @@ def _changed(live: list[Result], candidate: list[Result]) -> list[ChangedQuestio
 
 
 def _is_topic(label: str) -> bool:
-    return label not in OUTCOMES and label != FALLBACK
+    return is_topic(label, OUTCOMES)
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.1f}%"
 
 
 def verdict(live: Summary, candidate: Summary, labels: list[LabelRow]) -> Verdict:
@@ -205,14 +246,22 @@ def verdict(live: Summary, candidate: Summary, labels: list[LabelRow]) -> Verdic
                 f"{row.candidate_recall:.2f} ({lost} of {row.support} questions no longer "
                 "recognised)."
             )
+    if candidate.wrong - live.wrong > MAX_WRONG_RISE:
+        reasons.append(
+            f"Wrong answers rise from {_percent(live.wrong_rate)} to "
+            f"{_percent(candidate.wrong_rate)} ({live.wrong} to {candidate.wrong} of "
+            f"{candidate.total} questions): more visitors would get a confident answer to a "
+            "question they did not ask."
+        )
     if reasons:
         return Verdict(False, reasons)
     return Verdict(
         True,
         [
             f"No worse than the live model: accuracy {live.accuracy:.3f} -> "
-            f"{candidate.accuracy:.3f}; crisis and eligibility recall kept; no safety question "
-            "newly answered with a topic; no label lost more than "
+            f"{candidate.accuracy:.3f}; wrong answers {_percent(live.wrong_rate)} -> "
+            f"{_percent(candidate.wrong_rate)}; crisis and eligibility recall kept; no safety "
+            "question newly answered with a topic; no label lost more than "
             f"{MAX_RECALL_DROP:.2f} recall."
         ],
     )
@@ -243,28 +292,29 @@ def _evaluate_model(
 def compare_models(
     live_path: Path,
     candidate_path: Path,
-    questions_path: Path = DEFAULT_QUESTIONS,
+    questions_path: QuestionSet | Path | None = None,
     *,
     progress: Progress | None = None,
 ) -> Comparison:
-    """Evaluates both models on the questions in `questions_path` (one model loaded at a time)
-    and compares them. Raises QuestionFileError for a bad question file and NoModelError-like
-    errors from Rasa for an unreadable model."""
+    """Evaluates both models on the questions (a file, a QuestionSet, or by default the gate's:
+    see the docstring), one model loaded at a time, and compares them. Raises QuestionFileError
+    for a bad question file and NoModelError-like errors from Rasa for an unreadable model."""
     progress = progress or (lambda fraction, step: None)
-    questions = load_questions(Path(questions_path))
+    chosen = question_set(questions_path)
+    questions = chosen.load()
     live_results = _evaluate_model(Path(live_path), questions, progress, 0.0, "live")
     gc.collect()  # the live model's assistant is gone: one model in memory at a time
     candidate_results = _evaluate_model(Path(candidate_path), questions, progress, 0.5, "candidate")
     progress(1.0, "Compared")
     return comparison_from_results(
-        live_path, candidate_path, questions_path, live_results, candidate_results
+        live_path, candidate_path, chosen, live_results, candidate_results
     )
 
 
 def comparison_from_results(
     live_path: Path,
     candidate_path: Path,
-    questions_path: Path,
+    questions_path: QuestionSet | Path,
     live_results: list[Result],
     candidate_results: list[Result],
 ) -> Comparison:
@@ -272,10 +322,13 @@ def comparison_from_results(
     live = summarise(live_results, OUTCOMES)
     candidate = summarise(candidate_results, OUTCOMES)
     labels = _label_rows(live, candidate)
+    questions = QuestionSet.of(questions_path)
     return Comparison(
         live_model=str(Path(live_path).resolve()),
         candidate_model=str(Path(candidate_path).resolve()),
-        questions_file=str(Path(questions_path).resolve()),
+        questions_file=questions.describe(),
+        questions_files=[str(Path(p).resolve()) for p in questions.files],
+        questions_split=questions.split,
         live=live,
         candidate=candidate,
         labels=labels,
@@ -304,6 +357,9 @@ def format_comparison(comparison: Comparison) -> str:
         f"{_figure(candidate.crisis_recall):>11}",
         f"{'eligibility recall':<24}{_figure(live.eligibility_recall):>10}"
         f"{_figure(candidate.eligibility_recall):>11}",
+        f"{'wrong answers':<24}{_percent(live.wrong_rate):>10}{_percent(candidate.wrong_rate):>11}",
+        f"{'did you mean':<24}{_percent(live.fallback_rate):>10}"
+        f"{_percent(candidate.fallback_rate):>11}",
         f"{'safety -> topic':<24}{len(live.safety_answered_with_topic):>10}"
         f"{len(candidate.safety_answered_with_topic):>11}",
         "",
@@ -330,15 +386,17 @@ def format_comparison(comparison: Comparison) -> str:
 # --- Stored comparisons: one per (live, candidate, questions), so publishing need not redo it --
 
 
-def _key(live: Path, candidate: Path, questions: Path) -> str:
+def _key(live: Path, candidate: Path, questions: QuestionSet) -> str:
     parts = []
-    for path in (live, candidate, questions):
+    for path in (live, candidate, *questions.files):
         stat = Path(path).stat()
         parts.append(f"{Path(path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}")
+    if questions.split:
+        parts.append(f"split:{questions.split}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
-def _store_path(settings: Settings, live: Path, candidate: Path, questions: Path) -> Path:
+def _store_path(settings: Settings, live: Path, candidate: Path, questions: QuestionSet) -> Path:
     return settings.model_dir / "comparisons" / f"{_key(live, candidate, questions)}.json"
 
 
@@ -360,7 +418,7 @@ def remember(comparison: Comparison, settings: Settings | None = None) -> None:
         settings,
         Path(comparison.live_model),
         Path(comparison.candidate_model),
-        Path(comparison.questions_file),
+        comparison.questions,
     )
     save_comparison(comparison, path)
 
@@ -368,13 +426,15 @@ def remember(comparison: Comparison, settings: Settings | None = None) -> None:
 def comparison_for(
     live: Path,
     candidate: Path,
-    questions: Path = DEFAULT_QUESTIONS,
+    questions: QuestionSet | Path | None = None,
     *,
     settings: Settings | None = None,
     progress: Progress | None = None,
 ) -> Comparison:
-    """The stored comparison of these two models on these questions, or a new one (stored)."""
+    """The stored comparison of these two models on these questions (default: the gate's), or a
+    new one (stored)."""
     settings = settings or get_settings()
+    questions = question_set(questions)
     path = _store_path(settings, live, candidate, questions)
     if path.is_file():
         try:

@@ -67,7 +67,7 @@ class TrainingRun:
     pid_started: str | None = None  # the worker's start time, telling it from a reused pid
     candidate: str | None = None
     compare_with: str | None = None  # None: the live model when the evaluation starts
-    questions: str = ""
+    questions: str = ""  # a question file; "" for the publish gate's (bot/model_comparison.py)
     comparison: str | None = None  # comparison.json
     confusion: dict[str, str] = field(default_factory=dict)  # side -> PNG
     no_worse: bool | None = None
@@ -169,7 +169,7 @@ def current_run(settings: Settings | None = None) -> TrainingRun | None:
 
 
 def _new_run(
-    settings: Settings, actor: str, questions: Path, compare_with: Path | None
+    settings: Settings, actor: str, questions: Path | None, compare_with: Path | None
 ) -> TrainingRun:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     run_id = f"{stamp}-{secrets.token_hex(2)}"
@@ -180,7 +180,7 @@ def _new_run(
         progress=0,
         step="Starting",
         started_at=_now(),
-        questions=str(Path(questions).resolve()),
+        questions=str(Path(questions).resolve()) if questions else "",
         compare_with=str(Path(compare_with).resolve()) if compare_with else None,
         log=str(runs_dir(settings) / run_id / "training.log"),
     )
@@ -251,13 +251,11 @@ def create_foreground_run(
 
 def _register(settings, actor, questions, compare_with, launch) -> TrainingRun:
     """Creates the run if none is active, and starts its worker with `launch` (-> its pid)."""
-    from bot.model_comparison import DEFAULT_QUESTIONS
-
     with exclusive_lock(runs_dir(settings) / ".start.lock"):
         running = current_run(settings)
         if running is not None:
             raise TrainingAlreadyRunning(running)
-        run = _new_run(settings, actor, questions or DEFAULT_QUESTIONS, compare_with)
+        run = _new_run(settings, actor, questions, compare_with)
         try:  # recorded before the worker starts, so it comes before the worker's own entry
             _audit(settings, actor, "training_started", run.id)
         except Exception:
@@ -382,7 +380,15 @@ class _RunFailed(RuntimeError):
 
 
 def _evaluate_candidate(settings: Settings, run: TrainingRun, candidate: Path, echo) -> None:
-    from bot.model_comparison import compare_models, remember, save_comparison, write_confusion_png
+    from bot.evaluation import QuestionSet
+    from bot.model_comparison import (
+        GATE_SPLIT,
+        compare_models,
+        gate_questions,
+        remember,
+        save_comparison,
+        write_confusion_png,
+    )
     from bot.model_registry import live_model
 
     live = Path(run.compare_with) if run.compare_with else live_model(settings)
@@ -394,7 +400,11 @@ def _evaluate_candidate(settings: Settings, run: TrainingRun, candidate: Path, e
             _update(settings, run, progress=percent, step=step)
             echo(f"{percent:3d}%  {step}")
 
-    comparison = compare_models(live, candidate, Path(run.questions), progress=progress)
+    # The console shows the questions that changed answer: only ever a dev split (never test).
+    questions = (
+        QuestionSet((Path(run.questions),), GATE_SPLIT) if run.questions else gate_questions()
+    )
+    comparison = compare_models(live, candidate, questions, progress=progress)
     folder = Path(run.log).parent
     save_comparison(comparison, folder / "comparison.json")
     remember(comparison, settings)  # publishing this candidate needs no second evaluation

@@ -110,6 +110,58 @@ def test_an_accuracy_drop_of_more_than_one_point_is_refused():
     assert compare(answers(), answers(dict.fromkeys(wrong[:2], "fallback"))).verdict.no_worse
 
 
+def test_a_rise_in_wrong_answers_is_refused_but_one_question_is_noise():
+    # Two questions newly answered with another topic: 0.8 points of accuracy, no label loses 3.
+    wrong = {("dependence", 0): "cost", ("bladder", 0): "dependence"}
+    result = compare(answers(), answers(wrong))
+    assert not result.verdict.no_worse
+    assert result.verdict.reasons == [
+        "Wrong answers rise from 0.0% to 0.8% (0 to 2 of 238 questions): more visitors would "
+        "get a confident answer to a question they did not ask."
+    ]
+    one = compare(answers(), answers({("dependence", 0): "cost"}))
+    assert one.verdict.no_worse, one.verdict.reasons
+    assert "wrong answers 0.0% -> 0.4%" in one.verdict.reasons[0]
+    # The same two questions going to "did you mean" instead are not wrong answers.
+    unsure = compare(answers(), answers(dict.fromkeys(wrong, "fallback")))
+    assert unsure.verdict.no_worse, unsure.verdict.reasons
+    # Wrong answers that only move between questions do not rise.
+    moved = compare(answers(wrong), answers({("cost", 0): "bladder", ("cost", 1): "safety"}))
+    assert moved.verdict.no_worse, moved.verdict.reasons
+
+
+def test_an_also_ok_answer_is_right_for_the_rule():
+    live = [Result("will insurance pay", "unanswered", "unanswered", 0.9, ("cost",))] * 3
+    candidate = [Result("will insurance pay", "unanswered", "cost", 0.9, ("cost",))] * 3
+    result = comparison_from_results(
+        Path("/a.tar.gz"), Path("/b.tar.gz"), Path("/q.yml"), live, candidate
+    )
+    assert result.verdict.no_worse, result.verdict.reasons
+    assert result.candidate.accuracy == 1.0 and result.candidate.safety_answered_with_topic == []
+
+
+def test_the_gate_measures_on_the_written_set_and_only_the_dev_split_of_real_questions(
+    tmp_path, monkeypatch
+):
+    from bot import model_comparison
+
+    written = tmp_path / "questions.yml"
+    written.write_text("- {text: is it addictive, topic: dependence}\n")
+    real = tmp_path / "real_questions.yml"
+    monkeypatch.setattr(model_comparison, "WRITTEN_QUESTIONS", written)
+    monkeypatch.setattr(model_comparison, "REAL_QUESTIONS", real)
+    assert [q.text for q in model_comparison.gate_questions().load()] == ["is it addictive"]
+    real.write_text(
+        "- {text: dev one, topic: cost, split: dev, source: 'https://example.org/1'}\n"
+        "- {text: test one, topic: cost, split: test, source: 'https://example.org/2'}\n"
+    )
+    gate = model_comparison.question_set(model_comparison.DEFAULT_QUESTIONS)
+    assert gate.split == "dev"
+    assert [q.text for q in gate.load()] == ["is it addictive", "dev one"]
+    # One file, as `kapbot compare A B FILE` passes it: all its questions.
+    assert [q.text for q in model_comparison.question_set(real).load()] == ["dev one", "test one"]
+
+
 def test_json_round_trip_keeps_everything():
     result = compare(answers(), answers({("cost", n): "fallback" for n in range(6)}))
     again = Comparison.from_dict(json.loads(json.dumps(result.to_dict())))
