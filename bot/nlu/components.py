@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -17,12 +18,23 @@ from bot.content.model import load_content
 from bot.nlu.confidence import is_unsure
 from bot.nlu.crisis_patterns import crisis_match
 from bot.nlu.eligibility_patterns import eligibility_match
+from bot.nlu.language_gate import other_language, warm_up
 
 CRISIS_INTENT = "crisis"
 ELIGIBILITY_INTENT = "eligibility"
 # A request for a person already leads to the same handoff offer; crisis always wins.
 _KEPT_OVER_ELIGIBILITY = {CRISIS_INTENT, "human_request"}
 RESPONSE_SELECTOR = "response_selector"
+OTHER_LANGUAGE_INTENT = "other_language"
+# Where the language found goes in the parse data: {"code": "de", "confidence": 0.99}.
+LANGUAGE_KEY = "language"
+# Words of danger that read the same in many languages ("quiero suicidarme", "Überdosis"): a
+# message in another language with one of them keeps the crisis reply.
+_CRISIS_IN_ANY_LANGUAGE = re.compile(
+    r"suicid|suizid|selbstmord|overdos|[üu]berdosis|sobredosis|surdose|sovradosaggio"
+    r"|\b(?:911|988|112)\b",
+    re.IGNORECASE,
+)
 
 
 class _NonTrainableComponent(GraphComponent):
@@ -173,4 +185,35 @@ class FaqConfidenceGate(_NonTrainableComponent):
             message.set(INTENT, fallback, add_to_output=True)
             ranking = message.get(INTENT_RANKING_KEY) or []
             message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class LanguageGate(_NonTrainableComponent):
+    """Sets the `other_language` intent for a message that is surely not English
+    (bot/nlu/language_gate.py), so it gets "English only; call the clinic" instead of a guess.
+
+    It decides last. Crisis messages in English are never touched (the gate reads them as
+    English); a crisis guess on another language is overruled, unless the message holds a word
+    of danger that reads the same in many languages: then the crisis reply stands.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        warm_up()  # at model load, not on the first visitor's message
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = (message.get(TEXT) or "").strip()
+            if text.startswith("/"):
+                continue
+            language = other_language(text)
+            if language is None:
+                continue
+            found = {"code": language.code, "confidence": round(language.confidence, 4)}
+            message.set(LANGUAGE_KEY, found, add_to_output=True)
+            intent = (message.get(INTENT) or {}).get("name")
+            if intent == CRISIS_INTENT and _CRISIS_IN_ANY_LANGUAGE.search(text):
+                continue
+            _force_intent(message, OTHER_LANGUAGE_INTENT)
         return messages

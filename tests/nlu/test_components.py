@@ -9,6 +9,7 @@ from bot.nlu.components import (
     CrisisPatternClassifier,
     EligibilityPatternClassifier,
     FaqConfidenceGate,
+    LanguageGate,
 )
 
 
@@ -115,3 +116,27 @@ def test_personal_clinical_question_overrides_a_confident_faq_prediction():
 def test_eligibility_pattern_leaves_other_messages_alone(text, intent):
     [result] = EligibilityPatternClassifier({}).process([message(text, intent, 0.9)])
     assert result.get("intent")["name"] == intent
+
+
+def test_language_gate_answers_another_language_instead_of_a_crisis_guess():
+    german = message("Ich habe seit der Behandlung Probleme mit der Blase, ist das gefährlich?")
+    german.set("intent", {"name": "crisis", "confidence": 0.7})
+    [result] = LanguageGate({}).process([german])
+    assert result.get("intent") == {"name": "other_language", "confidence": 1.0}
+    assert result.get("language")["code"] == "de"
+
+
+def test_language_gate_keeps_crisis_for_a_word_of_danger_in_any_language():
+    spanish = message("tengo pensamientos de suicidio y no sé qué hacer")
+    [result] = CrisisPatternClassifier({}).process([spanish])
+    [result] = LanguageGate({}).process([result])
+    assert result.get("intent")["name"] == "crisis"
+
+
+@pytest.mark.parametrize(
+    "text", ["ok", "B-7KQ2M9XA", "Jürgen Müller", "555 123 4567", "i can't breathe", "/greet"]
+)
+def test_language_gate_leaves_english_and_form_answers_alone(text):
+    [result] = LanguageGate({}).process([message(text, intent="affirm")])
+    assert result.get("intent")["name"] == "affirm"
+    assert result.get("language") is None
