@@ -1,6 +1,7 @@
 """Passing a visitor's question to the clinic's care team.
 
-Personal clinical questions ("can I do this if I take lithium?") and requests for a person are
+Clinical-eligibility questions ("can I do this if I take lithium?"), on-topic questions the
+article does not cover ("can I drink alcohol after a session?") and requests for a person are
 never answered by the bot: it offers a handoff (a plain response, see bot/data/rules.yml),
 collects a name, a phone number or email and explicit consent (handoff_form), then records the
 handoff with the conversation so far. Crisis messages create an urgent handoff too, in the Rasa
@@ -31,6 +32,7 @@ FORM_SLOTS = ("contact_name", "contact_detail", "contact_consent")
 OFFER_REASONS = {
     "utter_handoff_offer_eligibility": "eligibility",
     "utter_handoff_offer_human": "human_request",
+    "utter_handoff_offer_unanswered": "unanswered",
 }
 
 

@@ -16,15 +16,23 @@ OUTCOMES = (
     "goodbye",
     "thanks",
     "bot_challenge",
+    # An on-topic question the article does not cover: said so, handoff offered.
+    "unanswered",
+    # A message not in English: "English only; call the clinic".
+    "other_language",
 )
 # Intents whose outcome has another name (the intent offers a handoff, the outcome names it).
 INTENT_OUTCOMES = {"eligibility": "eligibility_handoff"}
 FALLBACK = "fallback"  # the bot asked "did you mean…" or to rephrase: no answer was given
+# utter_other_language is the English reply; utter_other_language_<code> the same in <code>.
+OTHER_LANGUAGE_RESPONSE = "utter_other_language"
 
 _RESPONSE_OUTCOMES = {
     "utter_crisis": "crisis",
     "utter_handoff_offer_eligibility": "eligibility_handoff",
     "utter_handoff_offer_human": "human_request",
+    "utter_handoff_offer_unanswered": "unanswered",
+    "utter_other_language": "other_language",
     "utter_ask_booking_name": "book_screening",
     "utter_ask_cancel_reference": "cancel_booking",
     # "cancel B-7KQ2M9XA": the reference came with the request, so the phone is asked first.
@@ -47,4 +55,6 @@ def outcome_of_response(response_name: str | None) -> str | None:
         return None
     if response_name.startswith("utter_faq/"):
         return response_name.split("/", 1)[1]
+    if response_name.startswith(f"{OTHER_LANGUAGE_RESPONSE}_"):  # the reply in that language
+        return "other_language"
     return _RESPONSE_OUTCOMES.get(response_name)

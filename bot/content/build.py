@@ -38,6 +38,7 @@ def faq_response_name(topic_id: str) -> str:
 YES_NO_MESSAGES = (
     "handoff_offer_eligibility",
     "handoff_offer_human",
+    "handoff_offer_unanswered",
     "offer_booking",
     "ask_booking_consent",
 )

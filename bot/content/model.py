@@ -25,6 +25,8 @@ MIN_WORDS, TARGET_MAX_WORDS, MAX_WORDS = 40, 110, 120
 REVIEW_WARNING_DAYS = 180
 TOPIC_FIELDS = ("id", "label", "answer", "source_section", "reviewed")
 TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+# Languages the "English only" reply is translated into (ISO 639-1), other_language_<code>.
+OTHER_LANGUAGE_CODES = ("es", "fr", "de", "it", "pt", "nl", "pl", "ru", "zh")
 # Keys of content/messages.yml and the Rasa response each one becomes.
 MESSAGE_RESPONSES = {
     "greet_first": "utter_greet_first",
@@ -40,6 +42,7 @@ MESSAGE_RESPONSES = {
     "default_fallback": "utter_default",
     "handoff_offer_eligibility": "utter_handoff_offer_eligibility",
     "handoff_offer_human": "utter_handoff_offer_human",
+    "handoff_offer_unanswered": "utter_handoff_offer_unanswered",
     "ask_contact_name": "utter_ask_contact_name",
     "ask_contact_detail": "utter_ask_contact_detail",
     "ask_contact_consent": "utter_ask_contact_consent",
@@ -79,6 +82,9 @@ MESSAGE_RESPONSES = {
     "invalid_cancel_reference": "utter_invalid_cancel_reference",
     "booking_cancelled": "utter_booking_cancelled",
     "booking_cancel_failed": "utter_booking_cancel_failed",
+    # A message in another language: the reply in English, and in the languages below.
+    "other_language": "utter_other_language",
+    **{f"other_language_{code}": f"utter_other_language_{code}" for code in OTHER_LANGUAGE_CODES},
 }
 BUTTON_LABELS = (
     "none_of_these",

@@ -252,10 +252,13 @@ _GENERIC_MEDICATION = _alternatives(
     """
 )
 _SUBSTANCE = r"(?:substance|drug|alcohol|opioid|heroin|cocaine|crack|meth|pill|painkiller)s?"
-# "if you drink alcohol", "if i use weed": a circumstance of whoever is asking.
+# "if i use weed", "if you drink alcohol regularly": a habit of whoever is asking. ("if i drink
+# alcohol after the session" asks about the day, not about a habit.)
 _SOMEONE_USES = (
-    r"(?:use|uses|smoke|smokes|drink|drinks|take|takes|do|does)"
-    r" (?:weed|pot|cannabis|marijuana|alcohol|drugs|cocaine|heroin|opioids|mdma|psychedelics)"
+    r"(?:(?:use|uses|smoke|smokes|take|takes|do|does)"
+    r" (?:weed|pot|cannabis|marijuana|drugs|cocaine|heroin|opioids|mdma|psychedelics)"
+    r"|(?:drink|drinks) (?:alcohol|beer|wine|spirits)? ?(?:regularly|every \w+|daily|a lot|heavily"
+    r"|often|most days))"
 )
 _CONDITIONS = _alternatives(
     rf"""
