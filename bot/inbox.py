@@ -1,14 +1,22 @@
-"""The review inbox: real visitor messages the bot did not handle confidently, for editors to turn
-into training examples or dismiss.
+"""The review inbox: real visitor messages the bot did not handle confidently, or answered
+confidently and perhaps wrongly, for editors to turn into training examples or dismiss.
 
 Messages are read from Rasa's tracker store (the `events` table of SQLTrackerStore, in the same
 DATABASE_URL as the project's tables). A visitor message is in the inbox when
 - the NLU fell back (`nlu_fallback`: the FallbackClassifier or the FaqConfidenceGate), or
 - its intent or its FAQ topic is less confident than the thresholds in config.yml, or
-- the bot asked "did you mean…" and the visitor took none of the suggestions.
-Button clicks and answers to a form's questions (a name, a phone number) are not questions and
-never appear. Personal details are masked (bot/masking.py) before any text leaves this module.
-Decisions are kept in kap_inbox_decisions, by key, so a decided message does not come back.
+- the bot asked "did you mean…" and the visitor took none of the suggestions, or
+- the bot answered it (a topic, or "I can't answer that") and the visitor's very next message
+  asked again in other words, said it was not what they asked, or asked for a person
+  (bot/follow_ups.py), or
+- the visitor marked the answer to it not helpful (👎, kap_answer_feedback), or
+- it was passed to the care team because the article does not cover it (a handoff with reason
+  `unanswered`; listed from the handoff itself if the conversation is gone).
+Confident errors reach the editors this way too. A message listed for several reasons is one
+entry with all of them. Button clicks and answers to a form's questions (a name, a phone
+number) are not questions and never appear. Personal details are masked (bot/masking.py) before
+any text leaves this module. Decisions are kept in kap_inbox_decisions, by key, so a decided
+message does not come back.
 """
 
 from __future__ import annotations
@@ -24,14 +32,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot import audit, follow_ups
 from bot.content.buttons import clicked_topic
 from bot.content.checks import EDITOR_REFUSED
 from bot.content.editing import ContentProject, clean_example
 from bot.content.model import Content, load_content
-from bot.db.models import InboxDecision, utc_now
+from bot.db.models import AnswerFeedback, Handoff, InboxDecision, utc_now
+from bot.evaluation import is_topic
 from bot.masking import mask
-from bot.outcomes import INTENT_OUTCOMES, OUTCOMES
+from bot.outcomes import INTENT_OUTCOMES, OUTCOMES, outcome_of_response
 from bot.settings import get_settings
 from bot.tuning import Thresholds, configured_thresholds
 
@@ -44,6 +53,13 @@ NAME_SLOTS = ("contact_name", "booking_name")
 PHONE_SLOTS = ("booking_phone", "cancel_phone")
 EMAIL_SLOTS = ("booking_email",)
 EITHER_SLOTS = ("contact_detail",)  # a phone number or an email address
+# Answers whose follow-up is checked: a topic, or the bot saying it cannot answer.
+ANSWERS_WITHOUT_A_TOPIC = ("out_of_scope", "unanswered")
+# "At once": a follow-up later than this is a new question, not a reaction to the answer.
+FOLLOW_UP_SECONDS = 600
+UNANSWERED_REASON = "unanswered"  # the handoff reason of a question the article does not cover
+NOT_HELPFUL = "marked not helpful (👎)"
+HANDED_OVER = "not covered by the article; passed to the care team"
 
 # Rasa's SQLTrackerStore table (rasa/core/tracker_store.py), read only.
 EVENTS = sa.table(
@@ -77,7 +93,9 @@ class InboxItem:
     key: str
     received_at: dt.datetime  # UTC
     text: str  # masked
-    reason: str  # "fallback", "low confidence 0.41", "did-you-mean not taken", …
+    # "fallback", "low confidence 0.41", "did-you-mean not taken", "answered cost, then
+    # rephrased", "marked not helpful (👎)", …; several joined with "; "
+    reason: str
     guess: Guess | None
 
     def to_dict(self) -> dict[str, Any]:
@@ -200,17 +218,182 @@ def _personal_details(events: list[dict]) -> dict[str, set[str]]:
     return found
 
 
-def conversation_items(
-    sender_id: str, events: list[dict], thresholds: Thresholds, region: str = "US"
-) -> list[InboxItem]:
-    """The inbox messages of one conversation (its events in order, Rasa's dict form)."""
-    details = _personal_details(events)
-    items = []
+def _answer(events: list[dict]) -> str | None:
+    """The outcome of the first bot message among `events` (one turn): a topic id or an
+    outcome (bot/outcomes.py)."""
+    for event in events:
+        if event.get("event") == "bot":
+            outcome = outcome_of_response((event.get("metadata") or {}).get("utter_action"))
+            if outcome:
+                return outcome
+    return None
+
+
+def _is_question(events: list[dict], index: int) -> bool:
+    """A visitor message typed as a question: not empty, not a /intent, not a "did you mean"
+    button, not an answer to a form's question."""
+    event = events[index]
+    text = str(event.get("text") or "")
+    if event.get("event") != "user" or not text.strip() or text.startswith("/"):
+        return False
+    return not _answered_a_form(events, index)
+
+
+def _top_topic(parse_data: dict) -> str | None:
+    if (parse_data.get("intent") or {}).get("name") != FAQ_INTENT:
+        return None
+    ranking = _topic_ranking(parse_data)
+    return _topic_of(ranking[0]) if ranking else None
+
+
+def _doubted_answer(events: list[dict], index: int, end: int) -> tuple[str, str] | None:
+    """(answer, why) when the bot answered the question at `index` confidently (a topic, or
+    that it cannot answer) and the visitor's next message, at once, casts doubt on it."""
+    answer = _answer(events[index + 1 : end])
+    if answer is None or not (is_topic(answer, OUTCOMES) or answer in ANSWERS_WITHOUT_A_TOPIC):
+        return None
+    if end >= len(events):
+        return None
+    question, following = events[index], events[end]
+    text = str(following.get("text") or "")
+    waited = float(following.get("timestamp") or 0) - float(question.get("timestamp") or 0)
+    if not text.strip() or text.startswith("/") or waited > FOLLOW_UP_SECONDS:
+        return None
+    if clicked_topic(text, _content()):
+        return None
+    parse_data = following.get("parse_data") or {}
+    why = follow_ups.judge(
+        str(question.get("text") or ""),
+        answer if is_topic(answer, OUTCOMES) else None,
+        text,
+        (parse_data.get("intent") or {}).get("name"),
+        _top_topic(parse_data),
+    )
+    if answer == "unanswered" and why == follow_ups.ASKED_FOR_A_PERSON:
+        return None  # the bot offered a person itself: asking for one is the expected reply
+    return (answer, why) if why else None
+
+
+def _question_answered_with(events: list[dict], topic: str, before: float) -> int | None:
+    """Index of the visitor's question whose answer was `topic`, the latest one before the
+    time `before` (a vote comes after the answer), or the latest at all."""
+    latest = latest_before = None
     for index, event in enumerate(events):
-        text = str(event.get("text") or "")
-        if event.get("event") != "user" or not text.strip() or text.startswith("/"):
+        if event.get("event") != "user":
             continue
-        if _answered_a_form(events, index):
+        if _answer(events[index + 1 : _turn_end(events, index)]) != topic:
+            continue
+        latest = index
+        if float(event.get("timestamp") or 0) <= before:
+            latest_before = index
+    found = latest_before if latest_before is not None else latest
+    # A "did you mean" button click: the question is the message it answered.
+    if found is not None and clicked_topic(str(events[found].get("text") or ""), _content()):
+        earlier = [i for i in range(found) if events[i].get("event") == "user"]
+        found = earlier[-1] if earlier else found
+    return found
+
+
+def _handed_over_question(events: list[dict], handoff: Handoff) -> int | None:
+    """Index of the message the `unanswered` handoff passed on: its question, the latest one
+    sent before the handoff was made."""
+    made = handoff.created_at.timestamp() if handoff.created_at else float("inf")
+    found = None
+    for index, event in enumerate(events):
+        if event.get("event") == "user" and str(event.get("text") or "") == handoff.question:
+            if found is None or float(event.get("timestamp") or 0) <= made:
+                found = index
+    return found
+
+
+def conversation_items(
+    sender_id: str,
+    events: list[dict],
+    thresholds: Thresholds,
+    region: str = "US",
+    *,
+    down_votes: list[tuple[str, dt.datetime]] = (),
+    handoffs: list[Handoff] = (),
+) -> list[InboxItem]:
+    """The inbox messages of one conversation (its events in order, Rasa's dict form), with
+    its 👎 votes as (topic, time) and its `unanswered` handoffs."""
+    details = _personal_details(events)
+    found: dict[int, tuple[list[str], Guess | None]] = {}  # event index -> (reasons, guess)
+
+    def add(index: int, reason: str, guess: Guess | None) -> None:
+        reasons = found.setdefault(index, ([], guess))[0]
+        if reason not in reasons:
+            reasons.append(reason)
+
+    for index, (reason, guess) in _unsure_messages(events, thresholds):
+        add(index, reason, guess)
+    for index, event in enumerate(events):
+        if not _is_question(events, index) or clicked_topic(str(event["text"]), _content()):
+            continue
+        doubted = _doubted_answer(events, index, _turn_end(events, index))
+        if doubted:
+            answer, why = doubted
+            topic = _topic_confidence(event.get("parse_data") or {}, answer)
+            add(index, f"answered {answer}, then {why}", Guess(answer, topic))
+    for topic, at in down_votes:
+        index = _question_answered_with(events, topic, at.timestamp())
+        if index is not None:
+            confidence = _topic_confidence(events[index].get("parse_data") or {}, topic)
+            add(index, NOT_HELPFUL, Guess(topic, confidence))
+    for handoff in handoffs:
+        index = _handed_over_question(events, handoff)
+        if index is not None:
+            add(index, HANDED_OVER, Guess(UNANSWERED_REASON, None))
+
+    items = []
+    for index in sorted(found):
+        reasons, guess = found[index]
+        event = events[index]
+        timestamp = float(event.get("timestamp") or 0.0)
+        items.append(
+            InboxItem(
+                key=message_key(sender_id, timestamp),
+                received_at=dt.datetime.fromtimestamp(timestamp, dt.timezone.utc),
+                text=mask(str(event.get("text") or ""), region=region, **details),
+                reason="; ".join(reasons),
+                guess=guess,
+            )
+        )
+    return items
+
+
+def _topic_confidence(parse_data: dict, topic: str) -> float | None:
+    ranked = {_topic_of(i): _confidence(i) for i in _topic_ranking(parse_data)}
+    if topic in ranked:
+        return ranked[topic]
+    return _confidence(parse_data.get("intent") or {})
+
+
+def handoff_item(handoff: Handoff, region: str = "US") -> InboxItem:
+    """The inbox entry of an `unanswered` handoff whose conversation is no longer in the tracker
+    store (deleted by the visitor, or purged): its question, masked with its contact details."""
+    created = handoff.created_at or utc_now()
+    return InboxItem(
+        key=hashlib.sha256(f"handoff\x00{handoff.reference}".encode()).hexdigest()[:20],
+        received_at=created,
+        text=mask(
+            handoff.question or "",
+            region=region,
+            names=[handoff.contact_name] if handoff.contact_name else [],
+            phones=[handoff.contact_phone] if handoff.contact_phone else [],
+            emails=[handoff.contact_email] if handoff.contact_email else [],
+        ),
+        reason=HANDED_OVER,
+        guess=Guess(UNANSWERED_REASON, None),
+    )
+
+
+def _unsure_messages(
+    events: list[dict], thresholds: Thresholds
+) -> Iterator[tuple[int, tuple[str, Guess | None]]]:
+    """(index, (reason, guess)) of the messages the bot was unsure about."""
+    for index, event in enumerate(events):
+        if not _is_question(events, index):
             continue
         parse_data = event.get("parse_data") or {}
         guess = best_guess(parse_data)
@@ -248,17 +431,7 @@ def conversation_items(
             if low is None:
                 continue
             reason = f"low confidence {low:.2f}"
-        timestamp = float(event.get("timestamp") or 0.0)
-        items.append(
-            InboxItem(
-                key=message_key(sender_id, timestamp),
-                received_at=dt.datetime.fromtimestamp(timestamp, dt.timezone.utc),
-                text=mask(text, region=region, **details),
-                reason=reason,
-                guess=guess,
-            )
-        )
-    return items
+        yield index, (reason, guess)
 
 
 # --- The inbox --------------------------------------------------------------------------------
@@ -285,16 +458,76 @@ def _decided_keys(session: Session) -> set[str]:
     return set(session.execute(sa.select(InboxDecision.key)).scalars())
 
 
+def _down_votes(session: Session) -> dict[str, list[tuple[str, dt.datetime]]]:
+    """Conversation id -> its 👎 votes as (topic, time)."""
+    votes: dict[str, list[tuple[str, dt.datetime]]] = {}
+    query = sa.select(AnswerFeedback.conversation_id, AnswerFeedback.topic, AnswerFeedback.at)
+    for conversation_id, topic, at in session.execute(query.where(AnswerFeedback.vote == "down")):
+        votes.setdefault(conversation_id, []).append((topic, at))
+    return votes
+
+
+def _unanswered_handoffs(session: Session) -> dict[str, list[Handoff]]:
+    """Conversation id -> its handoffs of questions the article does not cover."""
+    found: dict[str, list[Handoff]] = {}
+    query = sa.select(Handoff).where(Handoff.reason == UNANSWERED_REASON)
+    for handoff in session.execute(query).scalars():
+        found.setdefault(handoff.conversation_id, []).append(handoff)
+    return found
+
+
+class _Sources:
+    """What the inbox reads besides the tracker store, read once per listing."""
+
+    def __init__(self, session: Session) -> None:
+        settings = get_settings()
+        self.region = settings.phone_region
+        self.thresholds = configured_thresholds(settings.content_root / "config.yml")
+        self.down_votes = _down_votes(session)
+        self.handoffs = _unanswered_handoffs(session)
+
+    def items(self, sender_id: str, events: list[dict]) -> list[InboxItem]:
+        return conversation_items(
+            sender_id,
+            events,
+            self.thresholds,
+            self.region,
+            down_votes=self.down_votes.get(sender_id, []),
+            handoffs=self.handoffs.get(sender_id, []),
+        )
+
+    def orphan_handoff_items(self, senders_with_events: set[str]) -> list[InboxItem]:
+        """`unanswered` handoffs whose conversation is gone from the tracker store."""
+        return [
+            handoff_item(handoff, self.region)
+            for sender_id, handoffs in self.handoffs.items()
+            if sender_id not in senders_with_events
+            for handoff in handoffs
+            if handoff.question
+        ]
+
+
+def _has_events(session: Session) -> bool:
+    return sa.inspect(session.connection()).has_table("events")
+
+
 def inbox_messages(session: Session, limit: int = 100) -> list[InboxItem]:
     """Undecided inbox messages, newest first, at most `limit`."""
     decided = _decided_keys(session)
-    found: list[InboxItem] = []
-    conversations = _conversations_with_items(session)
-    for last, items in conversations:
+    sources = _Sources(session)
+    conversations = list(_conversations(session)) if _has_events(session) else []
+    found = [
+        item
+        for item in sources.orphan_handoff_items({sender for sender, _ in conversations})
+        if item.key not in decided
+    ]
+    found.sort(key=lambda item: item.received_at, reverse=True)
+    for sender_id, last in conversations:
         # Conversations come most recently active first: once `limit` messages are newer than
         # everything a conversation can hold, the rest cannot make the list.
         if len(found) >= limit and found[limit - 1].received_at.timestamp() > last:
             break
+        items = sources.items(sender_id, _events(session, sender_id))
         found += [item for item in items if item.key not in decided]
         found.sort(key=lambda item: item.received_at, reverse=True)
     return found[:limit]
@@ -304,32 +537,23 @@ def _region() -> str:
     return get_settings().phone_region
 
 
-def _conversations_with_items(session: Session) -> Iterator[tuple[float, list[InboxItem]]]:
-    if not sa.inspect(session.connection()).has_table("events"):
-        return
-    settings = get_settings()
-    thresholds = configured_thresholds(settings.content_root / "config.yml")
-    for sender_id, last in _conversations(session):
-        events = _events(session, sender_id)
-        yield last, conversation_items(sender_id, events, thresholds, settings.phone_region)
-
-
 def find_item(session: Session, key: str) -> InboxItem | None:
-    """The inbox message with this key, if it is (still) in the tracker store and undecided or
-    not. Only the conversation that holds it is read."""
-    if not sa.inspect(session.connection()).has_table("events"):
-        return None
-    messages = sa.select(EVENTS.c.sender_id, EVENTS.c.timestamp).where(EVENTS.c.type_name == "user")
-    for sender_id, timestamp in session.execute(messages):
-        if message_key(sender_id, float(timestamp)) != key:
-            continue
-        settings = get_settings()
-        thresholds = configured_thresholds(settings.content_root / "config.yml")
-        items = conversation_items(
-            sender_id, _events(session, sender_id), thresholds, settings.phone_region
+    """The inbox message with this key, if it is (still) in the tracker store (or, for an
+    `unanswered` handoff whose conversation is gone, in the handoffs), decided or not. Only the
+    conversation that holds it is read."""
+    sources = _Sources(session)
+    senders: set[str] = set()
+    if _has_events(session):
+        messages = sa.select(EVENTS.c.sender_id, EVENTS.c.timestamp).where(
+            EVENTS.c.type_name == "user"
         )
-        return next((item for item in items if item.key == key), None)
-    return None
+        for sender_id, timestamp in session.execute(messages):
+            senders.add(sender_id)
+            if message_key(sender_id, float(timestamp)) != key:
+                continue
+            items = sources.items(sender_id, _events(session, sender_id))
+            return next((item for item in items if item.key == key), None)
+    return next((i for i in sources.orphan_handoff_items(senders) if i.key == key), None)
 
 
 def _decide(

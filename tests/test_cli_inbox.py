@@ -18,12 +18,18 @@ from tests.db.conversations import FALLBACK, Conversation
 
 @pytest.fixture
 async def inbox(tmp_path, environment):
-    """A database with two unsure messages and a project copy; yields a `kapbot` runner."""
+    """A database with two unsure messages, one confident answer doubted at once, and a project
+    copy; yields a `kapbot` runner."""
     url = f"sqlite:///{tmp_path / 'kapbot.db'}"
     upgrade(url)
     visitor = Conversation(minute=0)
     visitor.says("my name is Jo, what is the bill for kap", **FALLBACK, topics=[("cost", 0.3)])
     visitor.says("what is KAP?", **FALLBACK)
+    # Answered confidently, then asked again in other words: perhaps a wrong answer.
+    visitor.says("is ketamine addictive", "faq", 0.99, topics=[("safety", 0.9)])
+    visitor.bot("utter_faq", "utter_faq/safety")
+    visitor.says("can you get addicted to ketamine", "faq", 0.99, topics=[("dependence", 0.95)])
+    visitor.bot("utter_faq", "utter_faq/dependence")
     await visitor.save(SQLTrackerStore(domain=Domain.empty(), host=url))
     environment(
         DATABASE_URL=url,
@@ -52,6 +58,12 @@ def test_list_shows_masked_messages_and_dismiss_decides_once(inbox):
     ]  # fmt: skip
     assert "my name is NAME, what is the bill for kap" in table.stdout
     assert "Jo" not in table.stdout
+    assert "answered safety, then rephrased" in table.stdout
+    listed = json.loads(inbox("list", "--json").stdout)
+    assert [(i["text"], i["reason"]) for i in listed][0] == (
+        "is ketamine addictive", "answered safety, then rephrased"
+    )  # fmt: skip
+    assert inbox("dismiss", listed[0]["key"]).exit_code == 0
     found = keys(inbox)
     key = found["what is KAP?"]
 

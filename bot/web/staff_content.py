@@ -1,6 +1,6 @@
 """The content editors' pages under /staff/content: the topics and their training examples, the
-inbox of visitor messages the bot was unsure about, training a candidate model, comparing it with
-the live one, publishing it and rolling back.
+inbox of visitor messages the bot was unsure about or answered doubtfully (bot/inbox.py),
+training a candidate model, comparing it with the live one, publishing it and rolling back.
 
 The routes live on the staff console's blueprint, so its sign-in and CSRF checks cover them; each
 one also needs the editor or admin role. The pages are thin: the work is done by

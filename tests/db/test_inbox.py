@@ -4,6 +4,7 @@ PostgreSQL), masks them, and records each editor's decision once."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from rasa.shared.core.domain import Domain
 from bot.audit import recent_entries
 from bot.content.editing import ContentEditError, ContentProject
 from bot.content.model import load_content
+from bot.db.models import HANDOFF_REASONS, AnswerFeedback, Handoff
 from bot.db.session import session_scope
 from bot.inbox import InboxError, assign, dismiss, inbox_messages, message_key
 from tests.content.conftest import copy_project
@@ -176,3 +178,179 @@ async def test_a_refused_example_records_no_decision(store, database_url, projec
 def test_an_empty_tracker_store_gives_an_empty_inbox(database_url):
     with session_scope(database_url) as session:
         assert inbox_messages(session) == []
+
+
+# --- Confident answers that may be wrong ------------------------------------------------------
+
+
+def _answered(conversation: Conversation, text: str, topic: str, confidence: float = 0.97):
+    """The visitor asks `text`; the bot answers confidently with `topic`."""
+    at = conversation.says(text, "faq", 0.99, topics=[(topic, confidence)])
+    conversation.bot("utter_faq", f"utter_faq/{topic}")
+    return at
+
+
+async def test_a_thumbs_down_lists_the_question_that_got_the_answer(store, database_url):
+    voted = Conversation(minute=20)
+    _answered(voted, "is it addictive", "dependence")
+    asked = _answered(voted, "does it hurt my bladder", "bladder", 0.91)
+    voted.says("thanks", "thanks", 0.99)
+    voted.bot("utter_thanks", "utter_thanks")
+    await voted.save(store)
+    liked = Conversation(minute=21)
+    _answered(liked, "how much is it", "cost")
+    await liked.save(store)
+    at = dt.datetime.fromtimestamp(asked + 30, dt.timezone.utc)
+    with session_scope(database_url) as session:
+        for conversation, topic, vote in [
+            (voted, "bladder", "down"), (liked, "cost", "up"), (voted, "bladder", "down")
+        ]:  # fmt: skip
+            session.add(
+                AnswerFeedback(conversation_id=conversation.sender, topic=topic, vote=vote, at=at)
+            )
+
+    with session_scope(database_url) as session:
+        [item] = inbox_messages(session)
+    assert (item.text, item.reason) == ("does it hurt my bladder", "marked not helpful (👎)")
+    assert (item.guess.label, item.guess.confidence) == ("bladder", 0.91)
+    assert item.key == message_key(voted.sender, asked)
+
+    with session_scope(database_url) as session:
+        dismiss(session, item.key, "editor-ann")
+    with session_scope(database_url) as session:
+        assert inbox_messages(session) == []
+        with pytest.raises(InboxError, match="already dismissed by editor-ann"):
+            dismiss(session, item.key, "editor-bob")
+
+
+async def test_a_confident_answer_followed_at_once_by_doubt_is_listed(store, database_url):
+    same_topic = Conversation(minute=30)  # asked again; the bot gave the same topic again
+    first = _answered(same_topic, "can i have a glass of wine after", "side_effects")
+    _answered(same_topic, "alcohol after the session, yes or no", "side_effects")
+    await same_topic.save(store)
+
+    same_words = Conversation(minute=31)  # asked again in other words; another topic now
+    second = _answered(same_words, "is ketamine addictive", "safety")
+    _answered(same_words, "can you get addicted to ketamine?", "dependence")
+    await same_words.save(store)
+
+    complained = Conversation(minute=32)
+    third = _answered(complained, "can my partner come to the session", "session_length")
+    complained.says("That’s not what I asked", "out_of_scope", 0.8)
+    complained.bot("utter_out_of_scope", "utter_out_of_scope")
+    await complained.save(store)
+
+    person = Conversation(minute=33)  # "I can't answer that", then a person
+    fourth = person.says("will insurance pay for this", "out_of_scope", 0.93)
+    person.bot("utter_out_of_scope", "utter_out_of_scope")
+    person.says("can I talk to someone", "human_request", 0.99)
+    person.bot("utter_handoff_offer_human", "utter_handoff_offer_human")
+    await person.save(store)
+
+    with session_scope(database_url) as session:
+        items = inbox_messages(session)
+    assert [(i.text, i.reason, i.guess.label) for i in items] == [
+        ("will insurance pay for this", "answered out_of_scope, then asked for a person",
+         "out_of_scope"),
+        ("can my partner come to the session", "answered session_length, then not what I asked",
+         "session_length"),
+        ("is ketamine addictive", "answered safety, then rephrased", "safety"),
+        ("can i have a glass of wine after", "answered side_effects, then rephrased",
+         "side_effects"),
+    ]  # fmt: skip
+    assert [i.key for i in items] == [
+        message_key(person.sender, fourth),
+        message_key(complained.sender, third),
+        message_key(same_words.sender, second),
+        message_key(same_topic.sender, first),
+    ]
+
+
+async def test_answers_followed_by_thanks_a_new_question_or_a_later_return_are_not_listed(
+    store, database_url
+):
+    content = Conversation(minute=40)
+    _answered(content, "is it addictive", "dependence")
+    content.says("thanks!", "thanks", 0.99)
+    content.bot("utter_thanks", "utter_thanks")
+    _answered(content, "and what about the bladder", "bladder")
+    _answered(content, "how much does it cost", "cost")
+    await content.save(store)
+    later = Conversation(minute=41)
+    _answered(later, "how long is a session", "session_length")
+    later.clock += 3600  # came back an hour later and asked the same again
+    _answered(later, "how long is a session?", "session_length")
+    await later.save(store)
+
+    with session_scope(database_url) as session:
+        assert inbox_messages(session) == []
+
+
+async def test_a_message_listed_for_two_reasons_is_one_entry(store, database_url):
+    visitor = Conversation(minute=50)
+    asked = visitor.says("kap bill", "faq", 0.99, topics=[("cost", 0.3)])  # low topic confidence
+    visitor.bot("utter_faq", "utter_faq/cost")
+    visitor.says("that is the wrong answer", "out_of_scope", 0.7)
+    visitor.bot("utter_out_of_scope", "utter_out_of_scope")
+    await visitor.save(store)
+    with session_scope(database_url) as session:
+        session.add(
+            AnswerFeedback(
+                conversation_id=visitor.sender,
+                topic="cost",
+                vote="down",
+                at=dt.datetime.fromtimestamp(asked + 5, dt.timezone.utc),
+            )
+        )
+    with session_scope(database_url) as session:
+        [item] = inbox_messages(session)
+    assert item.reason == (
+        "low confidence 0.30; answered cost, then not what I asked; marked not helpful (👎)"
+    )
+
+
+async def test_unanswered_handoffs_are_listed_masked_even_when_the_conversation_is_gone(
+    store, database_url
+):
+    if "unanswered" not in HANDOFF_REASONS:
+        pytest.skip("the handoff reason 'unanswered' is not in the schema yet")
+    visitor = Conversation(minute=60)
+    asked = visitor.says("can I drive home after a session", "faq", 0.95, topics=[("onset", 0.9)])
+    visitor.bot("utter_handoff_offer_unanswered", "utter_handoff_offer_unanswered")
+    visitor.says("can I talk to a person about it", "human_request", 0.99)  # expected: no entry
+    await visitor.save(store)
+    made = dt.datetime.fromtimestamp(asked + 60, dt.timezone.utc)
+    with session_scope(database_url) as session:
+        for conversation_id, question, name in [
+            (visitor.sender, "can I drive home after a session", "Ana Ruiz"),
+            ("deleted-conversation", "Ana Ruiz here: how long does it stay in me?", "Ana Ruiz"),
+        ]:
+            session.add(
+                Handoff(
+                    reference=f"H-{uuid.uuid4().hex[:8].upper()}",
+                    created_at=made,
+                    reason="unanswered",
+                    conversation_id=conversation_id,
+                    question=question,
+                    contact_name=name,
+                    contact_phone="+15553217788",
+                    contact_consent=True,
+                )
+            )
+
+    with session_scope(database_url) as session:
+        items = inbox_messages(session)
+    assert [(i.text, i.reason, i.guess.label) for i in items] == [
+        ("NAME here: how long does it stay in me?",
+         "not covered by the article; passed to the care team", "unanswered"),
+        ("can I drive home after a session",
+         "not covered by the article; passed to the care team", "unanswered"),
+    ]  # fmt: skip
+    assert items[1].key == message_key(visitor.sender, asked)
+    with session_scope(database_url) as session:
+        dismiss(session, items[0].key, "editor-ann")
+        dismiss(session, items[1].key, "editor-ann")
+    with session_scope(database_url) as session:
+        assert inbox_messages(session) == []
+        with pytest.raises(InboxError, match="already dismissed"):
+            dismiss(session, items[0].key, "editor-bob")
