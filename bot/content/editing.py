@@ -62,6 +62,8 @@ OUTCOME_DESCRIPTIONS = {
     "goodbye": "Goodbye",
     "thanks": "Thanks",
     "bot_challenge": "Asks whether this is a bot",
+    "unanswered": "About KAP, but not covered by the article (offered to the care team)",
+    "other_language": "Not in English",
 }
 LOCK_TIMEOUT_SECONDS = 300
 # What a scratch copy needs for the checks and for `rasa data validate`.
