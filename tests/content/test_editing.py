@@ -189,7 +189,7 @@ def test_labels_map_to_intents(project):
     with pytest.raises(KeyError):
         project.intent_for_label("parking")
     labels = dict(project.labels())
-    assert labels["cost"].startswith("Topic: ") and "crisis" in labels and len(labels) == 25
+    assert labels["cost"].startswith("Topic: ") and "crisis" in labels and len(labels) == 27
 
 
 def test_two_editors_saving_at_once_keep_both_changes(project_copy):
