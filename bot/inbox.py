@@ -33,11 +33,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot import audit, follow_ups
+from bot.answer_feedback import down_votes
 from bot.content.buttons import clicked_topic
 from bot.content.checks import EDITOR_REFUSED
 from bot.content.editing import ContentProject, clean_example
 from bot.content.model import Content, load_content
-from bot.db.models import AnswerFeedback, Handoff, InboxDecision, utc_now
+from bot.db.models import Handoff, InboxDecision, utc_now
 from bot.evaluation import is_topic
 from bot.masking import mask
 from bot.outcomes import INTENT_OUTCOMES, OUTCOMES, outcome_of_response
@@ -239,6 +240,15 @@ def _is_question(events: list[dict], index: int) -> bool:
     return not _answered_a_form(events, index)
 
 
+def _chose_a_suggestion(events: list[dict], index: int) -> bool:
+    """The message at `index` is a "did you mean" button (its topic's label, clicked or typed)
+    answering the suggestions of the turn before."""
+    previous = max((i for i in range(index) if events[i].get("event") == "user"), default=None)
+    if previous is None or not _offered_did_you_mean(events[previous + 1 : index]):
+        return False
+    return clicked_topic(str(events[index].get("text") or ""), _content()) is not None
+
+
 def _top_topic(parse_data: dict) -> str | None:
     if (parse_data.get("intent") or {}).get("name") != FAQ_INTENT:
         return None
@@ -258,8 +268,6 @@ def _doubted_answer(events: list[dict], index: int, end: int) -> tuple[str, str]
     text = str(following.get("text") or "")
     waited = float(following.get("timestamp") or 0) - float(question.get("timestamp") or 0)
     if not text.strip() or text.startswith("/") or waited > FOLLOW_UP_SECONDS:
-        return None
-    if clicked_topic(text, _content()):
         return None
     parse_data = following.get("parse_data") or {}
     why = follow_ups.judge(
@@ -288,7 +296,7 @@ def _question_answered_with(events: list[dict], topic: str, before: float) -> in
             latest_before = index
     found = latest_before if latest_before is not None else latest
     # A "did you mean" button click: the question is the message it answered.
-    if found is not None and clicked_topic(str(events[found].get("text") or ""), _content()):
+    if found is not None and _chose_a_suggestion(events, found):
         earlier = [i for i in range(found) if events[i].get("event") == "user"]
         found = earlier[-1] if earlier else found
     return found
@@ -328,7 +336,7 @@ def conversation_items(
     for index, (reason, guess) in _unsure_messages(events, thresholds):
         add(index, reason, guess)
     for index, event in enumerate(events):
-        if not _is_question(events, index) or clicked_topic(str(event["text"]), _content()):
+        if not _is_question(events, index) or _chose_a_suggestion(events, index):
             continue
         doubted = _doubted_answer(events, index, _turn_end(events, index))
         if doubted:
@@ -458,15 +466,6 @@ def _decided_keys(session: Session) -> set[str]:
     return set(session.execute(sa.select(InboxDecision.key)).scalars())
 
 
-def _down_votes(session: Session) -> dict[str, list[tuple[str, dt.datetime]]]:
-    """Conversation id -> its 👎 votes as (topic, time)."""
-    votes: dict[str, list[tuple[str, dt.datetime]]] = {}
-    query = sa.select(AnswerFeedback.conversation_id, AnswerFeedback.topic, AnswerFeedback.at)
-    for conversation_id, topic, at in session.execute(query.where(AnswerFeedback.vote == "down")):
-        votes.setdefault(conversation_id, []).append((topic, at))
-    return votes
-
-
 def _unanswered_handoffs(session: Session) -> dict[str, list[Handoff]]:
     """Conversation id -> its handoffs of questions the article does not cover."""
     found: dict[str, list[Handoff]] = {}
@@ -483,7 +482,7 @@ class _Sources:
         settings = get_settings()
         self.region = settings.phone_region
         self.thresholds = configured_thresholds(settings.content_root / "config.yml")
-        self.down_votes = _down_votes(session)
+        self.down_votes = down_votes(session)
         self.handoffs = _unanswered_handoffs(session)
 
     def items(self, sender_id: str, events: list[dict]) -> list[InboxItem]:

@@ -354,3 +354,24 @@ async def test_unanswered_handoffs_are_listed_masked_even_when_the_conversation_
         assert inbox_messages(session) == []
         with pytest.raises(InboxError, match="already dismissed"):
             dismiss(session, items[0].key, "editor-bob")
+
+
+async def test_a_typed_question_that_is_also_a_button_label_is_still_checked(store, database_url):
+    label = load_content().topic("cost").label  # typed, not clicked: no "did you mean" before
+    visitor = Conversation(minute=70)
+    _answered(visitor, label, "cost")
+    visitor.says("you didn't answer my question", "deny", 0.8)
+    visitor.bot("utter_goodbye", "utter_goodbye")
+    chose = Conversation(minute=71)  # a "did you mean" click, then a complaint
+    chose.says("money stuff", **FALLBACK, topics=[("cost", 0.4)])
+    chose.did_you_mean()
+    _answered(chose, label, "cost", 1.0)
+    chose.says("wrong answer", "deny", 0.8)
+    for conversation in (visitor, chose):
+        await conversation.save(store)
+    with session_scope(database_url) as session:
+        items = inbox_messages(session)
+    assert [(i.text, i.reason) for i in items] == [
+        ("money stuff", "fallback; the visitor chose cost"),
+        (label, "answered cost, then not what I asked"),
+    ]
