@@ -41,7 +41,7 @@ MIN_CONFIDENCE = 0.9
 SURE_WITHOUT_COMMON_WORD = 0.999
 MAX_ENGLISH_SHARE = 0.5
 # Only the start of a long message is identified: enough to tell, and the cost stays bounded.
-MAX_CHECKED_CHARS = 500
+MAX_CHECKED_CHARS = 300
 
 # Function words (the lemma tables hold few) and words visitors write that the tables do not.
 _EXTRA_ENGLISH = """
