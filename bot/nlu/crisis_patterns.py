@@ -21,7 +21,12 @@ _PATTERNS = [
     r"\btake\s+my\s+(?:own\s+)?life\b",
     r"\b(?:want|wanna|wish|going|plan(?:ning)?)\s+(?:to\s+)?(?:die|be\s+dead)\b",
     r"\bwant(?:s|ed)?\s+to\s+die\b",
-    r"\b(?:no|the)\s+point\s+in\s+(?:living|being\s+alive|going\s+on)\b",
+    r"\b(?:no|the|what'?s\s+the)\s+point\s+(?:in\s+|of\s+)?(?:living|being\s+alive|going\s+on|continuing|carrying\s+on)\b",
+    r"\b(?:don'?t|do\s+not|can'?t|cannot)\s+see\s+(?:anything|any\s+future|a\s+future|any\s+hope|a\s+way\s+out|any\s+way\s+out)\b",
+    r"\b(?:what\s+i'?m|why\s+i'?m|what\s+am\s+i)\s+(?:still\s+)?(?:doing\s+here|even\s+here|still\s+here)\b",
+    r"\b(?:be|being)\s+gone\s+(?:now|forever|for\s+good|tonight)\b|\bno\s*one\s+(?:will|would)\s+(?:ever\s+)?(?:notice|care)\b",
+    r"\b(?:gun|weapon|rope|knife|blade)\b[^.?!]{0,40}\b(?:myself|end\s+it|be\s+gone|use\s+it\s+on)\b",
+    r"\b(?:pills?|it|them)\s+to\s+take\s+me\s+away\b",
     r"\bstanding\s+on\s+(?:a|the)\s+(?:bridge|ledge|edge|roof)\b|\bgoodbye\s+(?:letters?|notes?)\b",
     r"\b(?:how|way|ways|easiest|quickest|painless)\s+(?:\w+\s+)?to\s+die\b",
     r"\bdone\s+with\s+(?:life|living|it\s+all|everything)\b",
@@ -63,6 +68,8 @@ _PATTERNS = [
     r"\bswallowed\s+(?:a\s+bottle|the\s+whole|all)\b",
     r"\b(?:took|taken|had|used|swallowed)\s+(?:it|them|(?:my|the|a|his|her)\s+(?:\w+\s+)?\w+)\s+twice\b",
     r"\btwice\s+(?:the|my|his|her|a)\s+(?:\w+\s+)?(?:dose|amount)\b",
+    r"\b(?:accidentally|mistakenly|by\s+mistake)\s+(?:took|taken|swallowed|had|used|doubled|gave)\b",
+    r"\b(?:took|taken|swallowed|had)\s+(?:\d+|two|three|four)\b[^.?!]{0,30}?\binstead\s+of\b",
     r"\bpoison(?:ed|ing)\b",
     r"\blethal\b|\bfatal\s+(?:dose|amount)\b|\bdeadly\s+(?:dose|amount)\b",
     # a bad reaction happening now, to the visitor or someone with them
@@ -79,7 +86,8 @@ _PATTERNS = [
     r"\b(?:my|his|her)\s+heart\s+(?:is|'s|keeps)\s+(?:racing|pounding|beating\s+(?:really\s+|so\s+|very\s+)?fast|skipping)\b",
     # medical emergencies that name no symptom
     r"\bemergenc\w*",
-    r"\b9\s*1\s*1\b|\b988\b",
+    r"\b9\s*1\s*1\b|\b988\b|\b999\b|\b112\b",
+    r"\b(?:snoring|gurgling|rattling)\s+(?:noise|sound)s?\b|\beyes\s+(?:are\s+)?(?:rolled|rolling)\s+back\b",
     r"\bcall(?:ing)?\s+(?:an\s+)?ambulance\b|\bambulance\b",
 ]
 

@@ -279,7 +279,8 @@ _CONDITIONS = _alternatives(
     (?:recovering|former|ex|past) (?:addict|alcoholic|user|drug user|drinker) |
     in recovery | rehab | sober | sobriety | (?:clean|sober) (?:from|for|since) |
     (?:am|was|were|been|is|got) addicted | (?:was|been|got) hooked on |
-    used to (?:use|do|take|be hooked|be addicted|drink) | (?:did|done|used) drugs |
+    used to (?:use|do|take|be hooked|be addicted|drink) |
+    (?<!never )(?<!not )(?:did|done|used) drugs |
     (?:struggled?|struggles|struggling|problems?|issues?) with (?:alcohol|drink\w*|drugs) |
     (?:struggled?|struggles|struggling|problems?|issues?) with (?:addiction|substances) |
     drink (?:quite |really |way )?(?:heavily|a lot|too much|daily|every (?:day|night)) |
@@ -311,7 +312,8 @@ _HAD = _alternatives(
     r"""
     have | has | had | having | got | with | history | diagnosed | suffer\w* | living | lives |
     was | were | been | go through | goes through | went through | going through |
-    struggle\w* | treated | hospitali[sz]ed | experienced? | my | his | her | our
+    struggle\w* | treated | hospitali[sz]ed | experienced? | my | his | her | our |
+    exacerbat\w* | worsen\w* | aggravat\w*
     """
 )
 _CAUSED = _alternatives(
@@ -431,9 +433,10 @@ _AGE_WORD = re.compile(rf"\b{_AGE_WORDS}\b")
 # Eligibility asked about anyone: "can people with bipolar do KAP?", "is there an age limit?".
 _FOR_ANYONE = (
     r"(?:safe|ok|okay|alright|suitable|right|appropriate|dangerous|risky|an option|possible"
-    r"|allowed|a good idea|a bad idea) for (?:someone|somebody|anyone|a person|people|patients"
+    r"|allowed|a good idea|a bad idea) for (?:(?:someone|somebody|anyone|a person|people|patients"
     r"|those|women|men|a man|a woman|mothers|moms)"
     r" (?:who|with|that|on|taking|in|having|suffering|after|while)"
+    r"|everyone|everybody|anybody|all patients|all people)"
 )
 _GENERAL_CANDIDACY = re.compile(
     rf"\b(?:{_FOR_ANYONE}"
@@ -441,6 +444,10 @@ _GENERAL_CANDIDACY = re.compile(
     r"|is eligible|is suitable|is a good fit) (?:have|do|get|take|try|receive|use|be given"
     r"|undergo|for)\b"
     r"|contraindicat\w*|exclusion criteria|excluded from|(?:not|never) (?:be )?allowed to have"
+    r"|reasons? (?:i|you|someone|people|a person|he|she) (?:should not|shouldnt|should never"
+    r"|can not|must not|could not) (?:try|have|do|take|get|use|start)"
+    r"|(?:am i|is (?:he|she)|are (?:we|they)) (?:a )?(?:good |right |suitable |bad )?(?:fit|match)"
+    r"|should (?:i|he|she|we) (?:switch|change over|swap)"
     r")"
 )
 _GENERAL_AGE = re.compile(
@@ -469,7 +476,9 @@ _MEDICATION_CLASSES = _alternatives(
     r"""
     antidepressants? | anti depressants? | ssris? | snris? | tricyclics? |
     sleeping (?:pills|tablets) | sleep meds |
-    (?:psychiatric|psych|mental health) (?:meds|medications?)
+    (?:psychiatric|psych|mental health) (?:meds|medications?) |
+    (?:other|current|regular|daily|existing) (?:meds|medications?|medicines?|drugs) |
+    other prescriptions
     """
 )
 _ANY_MEDICATION = rf"(?:{_MEDICATION_NAMES}|{_MEDICATION_CLASSES})"
@@ -478,16 +487,25 @@ _ANY_MEDICATION = rf"(?:{_MEDICATION_NAMES}|{_MEDICATION_CLASSES})"
 _MEDICATION_WITH_KETAMINE = re.compile(
     r"\b(?:on|with|taking|take|takes|while|plus|alongside|and|mix\w*|combin\w*|interact\w*"
     r"|interfer\w*|clash\w*|stop\w*|stay on|keep taking|continue|come off|coming off|wean\w* off"
-    rf"|tapering off|use|using)(?: (?!like\b|than\b|as\b)\w+){{0,2}} ({_ANY_MEDICATION})\b"
+    rf"|tapering off|use|using)(?: (?!like\b|than\b|as\b)\w+){{0,3}} ({_ANY_MEDICATION})\b"
     rf"|\b({_ANY_MEDICATION})(?: \w+){{0,3}} (?:and|with|plus|interact\w*|interfer\w*|clash\w*"
-    r"|together|at the same time|before|during|while|mix\w*|combin\w*)\b"
+    r"|together|at the same time|before|during|while|mix\w*|combin\w*|reduc\w*|affect\w*"
+    r"|block\w*|weaken\w*|blunt\w*|cancel\w* out|dampen\w*|stop\w*)\b"
 )
 _CONDITION = re.compile(rf"\b{_CONDITIONS}\b")
 _PREGNANCY_TERM = re.compile(rf"\b(?:{_PREGNANCY}|{_CANDIDACY})\b")
 
 
+# "does ketamine help with ADHD?" asks what it treats (conditions_treated), not who can have it.
+_TREATED_BEFORE = re.compile(
+    r"\b(?:help|helps|helping|treat|treats|treating|work|works|good|used|effective|approved)"
+    r" (?:with|for) $|\b(?:treat|treats|cure|cures|relieve|relieves|ease|eases) $"
+)
+
+
 def _not_caused(normal: str, match: re.Match) -> bool:
-    return not _CAUSED_BEFORE.search(normal[: match.start()])
+    before = normal[: match.start()]
+    return not _CAUSED_BEFORE.search(before) and not _TREATED_BEFORE.search(before)
 
 
 def _general_terms(normal: str) -> list[str]:

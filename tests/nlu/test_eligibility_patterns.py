@@ -154,6 +154,12 @@ GENERAL_ELIGIBILITY = [
     "am I a candidate",
     "I read that people with bipolar shouldn't do KAP, is that true?",
     "I was wondering whether people with glaucoma can have ketamine",
+    "is KAP safe for everyone?",
+    "am I a good fit?",
+    "are there reasons someone should not try ketamine?",
+    "does lamictal blunt the effect of ketamine?",
+    "can you take other medications with ketamine?",
+    "could ketamine worsen ADHD",
 ]
 
 GENERAL_OR_OTHER = [
@@ -169,6 +175,9 @@ GENERAL_OR_OTHER = [
     "is ketamine better than antidepressants",
     "is ketamine a stimulant",
     "what medication is used in kap",
+    "does ketamine help with ADHD?",
+    "is it legal to drive on prescription medication",
+    "I've never done drugs, what will the experience feel like?",
     # about medications, not about KAP: out of scope
     "what is lithium prescribed for",
     "what are the side effects of zoloft",
