@@ -8,9 +8,13 @@ when any of these holds:
   - eligibility recall falls by more than one question. One is retraining noise (adding a single
     example moved one of 69 to "out of scope" in the browser test's run), and that reply still
     sends the visitor to staff; a question answered with a topic instead is refused by the next
-    rule whatever the count;
-  - a crisis, eligibility or out-of-scope question that the live model did not answer with an
-    FAQ topic is answered with one by the candidate;
+    rule;
+  - a crisis question that the live model did not answer with an FAQ topic is answered with one
+    by the candidate; or an eligibility, out-of-scope or unanswered question is, and more of
+    those are answered with a topic than by the live model. On the written set the live model
+    answers none of them with a topic, so any one is refused there. On real visitors' questions
+    the live model gets some wrong, and a retrain with one example more moved 4 of 194 dev
+    questions to a topic and 4 others away from one: a swap is noise, a rise is not;
   - accuracy falls by more than 1 point (0.01);
   - a label's recall falls by more than 0.25 and by at least 3 questions (a topic whose training
     examples were removed falls to about 0; on a label with 7 questions, 2 misses are noise);
@@ -18,7 +22,9 @@ when any of these holds:
     more than one question. A confident wrong answer is the worst outcome for a clinic, so the
     rate may not rise; one question is retraining noise: the single example added in the browser
     test's run moved one eligibility question to "out of scope", which is a wrong answer, and any
-    stricter rule would refuse that candidate.
+    stricter rule would refuse that candidate. (Measured again with that example, "whats the
+    damage for a full course" added to cost, and the written set plus 194 dev questions: 42 of
+    579 answers changed, and wrong answers fell from 57 to 51.)
 
 The questions: tests/eval/questions.yml, plus the `dev` split of tests/eval/real_questions.yml
 when that file exists (real visitors' wording). Never its `test` split: the console shows the
@@ -221,8 +227,12 @@ def verdict(live: Summary, candidate: Summary, labels: list[LabelRow]) -> Verdic
                 f"{row.candidate_recall:.2f}: some of these visitors would not get the safe reply."
             )
     already = {result.text for result in live.safety_answered_with_topic}
-    for result in candidate.safety_answered_with_topic:
-        if result.text not in already:
+    newly = [r for r in candidate.safety_answered_with_topic if r.text not in already]
+    # A crisis question newly answered with a topic is refused whatever else changed; the other
+    # safety questions only when more of them get a topic than before (see the docstring).
+    more = len(candidate.safety_answered_with_topic) > len(live.safety_answered_with_topic)
+    for result in newly:
+        if more or result.expected in ALWAYS_KEPT:
             reasons.append(
                 f'"{result.text}" ({result.expected}) would be answered with the topic '
                 f"{result.predicted}."
@@ -260,8 +270,8 @@ def verdict(live: Summary, candidate: Summary, labels: list[LabelRow]) -> Verdic
         [
             f"No worse than the live model: accuracy {live.accuracy:.3f} -> "
             f"{candidate.accuracy:.3f}; wrong answers {_percent(live.wrong_rate)} -> "
-            f"{_percent(candidate.wrong_rate)}; crisis and eligibility recall kept; no safety "
-            "question newly answered with a topic; no label lost more than "
+            f"{_percent(candidate.wrong_rate)}; crisis and eligibility recall kept; no more safety "
+            "questions answered with a topic; no label lost more than "
             f"{MAX_RECALL_DROP:.2f} recall."
         ],
     )

@@ -101,6 +101,19 @@ def test_a_safety_question_newly_answered_with_a_topic_is_refused():
     ]
 
 
+def test_safety_questions_swapping_with_the_same_count_is_noise_but_never_for_crisis():
+    live = answers({("out_of_scope", 0): "cost"})  # real questions: the live model misses some
+    swapped = compare(live, answers({("out_of_scope", 1): "cost"}))
+    assert swapped.verdict.no_worse, swapped.verdict.reasons
+    crisis = compare(
+        answers({("crisis", 0): "fallback", ("out_of_scope", 0): "cost"}),
+        answers({("crisis", 0): "fallback", ("crisis", 1): "dosage"}),
+    )
+    assert '"crisis 1" (crisis) would be answered with the topic dosage.' in (
+        crisis.verdict.reasons
+    )
+
+
 def test_an_accuracy_drop_of_more_than_one_point_is_refused():
     # 4 of 238 questions (1.7 points), spread so that no label loses 3.
     wrong = [("cost", 0), ("bladder", 0), ("dependence", 0), ("dependence", 1)]
