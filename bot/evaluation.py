@@ -81,7 +81,9 @@ def _labels(value, path: Path, index: int) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
-def load_questions(path: Path, split: str | None = None) -> list[Question]:
+def load_questions(
+    path: Path, split: str | None = None, *, allow_none_in_split: bool = False
+) -> list[Question]:
     """Reads a YAML list of {text, topic} mappings, with optional `also_ok` (a list of labels),
     `source` and `split` (dev or test); other keys are ignored. With `split`, only the items of
     that split and those without one."""
@@ -118,7 +120,7 @@ def load_questions(path: Path, split: str | None = None) -> list[Question]:
                 split=item_split,
             )
         )
-    if not questions:
+    if not questions and not allow_none_in_split:
         raise QuestionFileError(f"{path}: no questions in the {split} split")
     return questions
 
@@ -140,7 +142,14 @@ class QuestionSet:
         return cls(tuple(Path(p) for p in value), split)
 
     def load(self) -> list[Question]:
-        return [q for path in self.files for q in load_questions(path, self.split)]
+        questions = [
+            q
+            for path in self.files
+            for q in load_questions(path, self.split, allow_none_in_split=True)
+        ]
+        if not questions:
+            raise QuestionFileError(f"{self.describe()}: no questions")
+        return questions
 
     def describe(self) -> str:
         names = " + ".join(str(Path(p).resolve()) for p in self.files)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import Result
+from bot.evaluation import QuestionSet, Result
 from bot.model_comparison import (
     Comparison,
     comparison_from_results,
@@ -196,3 +196,35 @@ def test_confusion_matrix_is_a_png_with_every_label(side, tmp_path):
 def test_confusion_side_must_be_live_or_candidate(tmp_path):
     with pytest.raises(ValueError, match="side must be one of"):
         write_confusion_png(compare(answers(), answers()), "other", tmp_path / "x.png")
+
+
+def test_a_remembered_comparison_on_the_gate_is_found_by_publishing(tmp_path, monkeypatch):
+    """What the training worker stores is what publishing looks up (bot/model_registry.py
+    passes DEFAULT_QUESTIONS): the same files, the same split, no second evaluation."""
+    from bot import model_comparison
+    from bot.settings import settings_from_env
+
+    written = tmp_path / "questions.yml"
+    written.write_text("- {text: is it addictive, topic: dependence}\n")
+    real = tmp_path / "real_questions.yml"
+    real.write_text("- {text: dev one, topic: cost, split: dev}\n")
+    monkeypatch.setattr(model_comparison, "WRITTEN_QUESTIONS", written)
+    monkeypatch.setattr(model_comparison, "REAL_QUESTIONS", real)
+    live, candidate = tmp_path / "live.tar.gz", tmp_path / "new.tar.gz"
+    live.write_bytes(b"not loaded")
+    candidate.write_bytes(b"not loaded either")
+    settings = settings_from_env({"MODEL_DIR": str(tmp_path / "models")})
+    stored = comparison_from_results(
+        live, candidate, model_comparison.gate_questions(), answers(), answers()
+    )
+    model_comparison.remember(stored, settings)
+
+    found = model_comparison.comparison_for(
+        live, candidate, model_comparison.DEFAULT_QUESTIONS, settings=settings
+    )
+    assert found == stored
+    assert found.questions_split == "dev" and found.questions_file.endswith("(dev split)")
+    # Another split of the same files is another comparison (it would evaluate the models).
+    store = model_comparison._store_path
+    gate, test_split = model_comparison.gate_questions(), QuestionSet((written, real), "test")
+    assert store(settings, live, candidate, gate) != store(settings, live, candidate, test_split)
