@@ -22,8 +22,9 @@ from bot.nlu.language_gate import other_language, warm_up
 
 CRISIS_INTENT = "crisis"
 ELIGIBILITY_INTENT = "eligibility"
-# A request for a person already leads to the same handoff offer; crisis always wins.
-_KEPT_OVER_ELIGIBILITY = {CRISIS_INTENT, "human_request"}
+# A request for a person already leads to the same handoff offer, and a screening call to a
+# clinician ("can we set up a call to see if I'm eligible?"); crisis always wins.
+_KEPT_OVER_ELIGIBILITY = {CRISIS_INTENT, "human_request", "book_screening"}
 RESPONSE_SELECTOR = "response_selector"
 OTHER_LANGUAGE_INTENT = "other_language"
 # Where the language found goes in the parse data: {"code": "de", "confidence": 0.99}.

@@ -140,3 +140,11 @@ def test_language_gate_leaves_english_and_form_answers_alone(text):
     [result] = LanguageGate({}).process([message(text, intent="affirm")])
     assert result.get("intent")["name"] == "affirm"
     assert result.get("language") is None
+
+
+def test_a_request_for_a_screening_call_is_kept_over_the_eligibility_patterns():
+    text = "can we set up a screening call to see if I'm eligible"
+    [booking] = EligibilityPatternClassifier({}).process([message(text, intent="book_screening")])
+    assert booking.get("intent")["name"] == "book_screening"
+    [question] = EligibilityPatternClassifier({}).process([message("am I eligible?")])
+    assert question.get("intent")["name"] == "eligibility"
