@@ -330,6 +330,7 @@ _PREGNANCY = _alternatives(
     trying for (?:a baby|a child|kids) | ttc | ivf | fertility treatment |
     breast ?feed\w* | breast ?fed | lactating | postpartum | post partum |
     (?:am|is|still|currently) nursing | nursing (?:my|a|the|our|her) \w+ |
+    nursing (?:mom|mum|mother)s? |
     just had a baby | new mom | newborn
     """
 )
@@ -408,6 +409,7 @@ _CUE = re.compile(
     r"|\b(?:safe|allowed|a problem|an issue|matters?|qualify|eligible|candidate|suitable"
     r"|rule \w+ out|too old|too young|old enough|age limit|minimum age|interact\w*|interfer\w*"
     r"|clash\w*|mix\w*|combin\w*|together with|at the same time|stop taking|wean off|taper\w*"
+    r"|quit (?:my|his|her|our|taking)"
     r"|affect whether|while (?:on|taking|doing)|with my|stop (?:my|his|her|our)"
     r"|in (?:my|his|her|our) case|a bad idea"
     r"|(?:come|coming|go|going|get|getting) off)\b"
@@ -448,6 +450,9 @@ _GENERAL_CANDIDACY = re.compile(
     r"|can not|must not|could not) (?:try|have|do|take|get|use|start)"
     r"|(?:am i|is (?:he|she)|are (?:we|they)) (?:a )?(?:good |right |suitable |bad )?(?:fit|match)"
     r"|should (?:i|he|she|we) (?:switch|change over|swap)"
+    r"|who (?:should|must|needs to|ought to) (?:avoid|stay away from|not (?:have|do|get|try))"
+    r"|(?:health|medical) (?:problems?|conditions?|issues?) (?:\w+ )?"
+    r"(?:would |could |might |will )?(?:stops?|prevents?|rules? out|excludes?|keeps?|disqualif\w*)"
     r")"
 )
 _GENERAL_AGE = re.compile(
