@@ -19,12 +19,14 @@ VALIDATE_ARGS = ["--config", "config.yml", "--domain", "domain.yml", "--data", "
 TIMEOUT_SECONDS = 180
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Reported by Rasa on today's data without failing: responses used only by custom actions and
-# forms, comment lines among the out_of_scope examples, and the retrieval intent `faq`, which
-# Rasa adds to the domain itself.
+# forms, comment lines among the out_of_scope examples, the retrieval intent `faq`, which
+# Rasa adds to the domain itself, and `other_language`, which no classifier learns: the
+# LanguageGate sets it (bot/nlu/language_gate.py), so it has no training examples on purpose.
 _HARMLESS = re.compile(
     r"The utterance '.+' is not used in any story or rule"
     r"|doesn't start with a '-' symbol"
     r"|Found intent 'faq' in stories which is not part of the domain"
+    r"|The intent 'other_language' is listed in the domain file, but is not found in the NLU"
 )
 _RECORD_START = re.compile(r"UserWarning: |^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+(ERROR|CRITICAL)\s")
 _RECORD_END = re.compile(r"^\s+More info at|^/|^\d{4}-\d\d-\d\d |^Processed ")
