@@ -60,7 +60,7 @@ def _put_first(ranking: list[dict[str, Any]], top: dict[str, Any], key: str) -> 
     return [top] + [item for item in ranking if item.get(key) != top[key]]
 
 
-def _force_intent(message: Message, name: str) -> None:
+def force_intent(message: Message, name: str) -> None:
     """Makes `name` the message's intent, with full confidence, first in the ranking."""
     top = {"name": name, "confidence": 1.0}
     message.set(INTENT, top, add_to_output=True)
@@ -76,7 +76,7 @@ class CrisisPatternClassifier(_NonTrainableComponent):
         for message in messages:
             text = message.get(TEXT) or ""
             if crisis_match(text):
-                _force_intent(message, CRISIS_INTENT)
+                force_intent(message, CRISIS_INTENT)
         return messages
 
 
@@ -91,7 +91,7 @@ class EligibilityPatternClassifier(_NonTrainableComponent):
             if text.startswith("/") or not eligibility_match(text):
                 continue
             if (message.get(INTENT) or {}).get("name") not in _KEPT_OVER_ELIGIBILITY:
-                _force_intent(message, ELIGIBILITY_INTENT)
+                force_intent(message, ELIGIBILITY_INTENT)
         return messages
 
 
@@ -123,7 +123,7 @@ class ButtonLabelHandler(_NonTrainableComponent):
             if meaning.startswith(f"{FAQ_INTENT}/"):
                 _force_faq_answer(message, meaning)
             else:
-                _force_intent(message, meaning)
+                force_intent(message, meaning)
         return messages
 
 
@@ -140,7 +140,7 @@ def _force_faq_answer(message: Message, key: str) -> None:
     known = {item.get("intent_response_key") for item in (faq or {}).get("ranking", [])}
     if key not in known:
         return
-    _force_intent(message, FAQ_INTENT)
+    force_intent(message, FAQ_INTENT)
     faq["response"] = {
         "responses": None,
         "confidence": 1.0,
@@ -216,5 +216,5 @@ class LanguageGate(_NonTrainableComponent):
             intent = (message.get(INTENT) or {}).get("name")
             if intent == CRISIS_INTENT and _CRISIS_IN_ANY_LANGUAGE.search(text):
                 continue
-            _force_intent(message, OTHER_LANGUAGE_INTENT)
+            force_intent(message, OTHER_LANGUAGE_INTENT)
         return messages
