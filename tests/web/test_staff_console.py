@@ -428,7 +428,10 @@ def test_filters_keep_their_values_in_the_form(client, database_url):
     ("query", "message"),
     [
         ("status=lost", "Status must be one of: open, claimed, resolved."),
-        ("reason=boredom", "Reason must be one of: eligibility, human_request, crisis."),
+        (
+            "reason=boredom",
+            "Reason must be one of: eligibility, human_request, crisis, unanswered.",
+        ),
         ("from=2026-02-30", "'From' must be a date written as YYYY-MM-DD"),
         ("to=03/01/2026", "'To' must be a date written as YYYY-MM-DD"),
         ("from=20260301", "'From' must be a date written as YYYY-MM-DD"),
