@@ -25,7 +25,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.components import CRISIS_INTENT, force_intent
-from bot.nlu.embedding_blend import sentence_embedding
+from bot.nlu.embedding_blend import fit_on_embeddings, sentence_embedding
 
 WEIGHTS_FILE = "crisis_net.npz"
 
@@ -61,22 +61,11 @@ class CrisisEmbeddingNet(GraphComponent):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        from sklearn.linear_model import LogisticRegression
-
-        rows, is_crisis = [], []
-        for example in training_data.intent_examples:
-            embedding = sentence_embedding(example)
-            if embedding is not None:
-                rows.append(embedding)
-                is_crisis.append(example.get(INTENT) == CRISIS_INTENT)
-        if not any(is_crisis) or all(is_crisis):
+        model = fit_on_embeddings(
+            training_data, lambda e: e.get(INTENT) == CRISIS_INTENT, self.config
+        )
+        if model is None:
             return self._resource
-        model = LogisticRegression(
-            C=float(self.config["C"]),
-            max_iter=int(self.config["max_iter"]),
-            class_weight="balanced",  # about one example in twenty is a crisis
-            random_state=42,
-        ).fit(np.stack(rows), is_crisis)
         self.weights = model.coef_[0].astype(np.float32)
         self.bias = float(model.intercept_[0])
         with self._model_storage.write_to(self._resource) as directory:

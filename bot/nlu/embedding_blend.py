@@ -18,6 +18,7 @@ FallbackClassifier and FaqConfidenceGate apply one threshold to one scale.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,31 @@ def sentence_embedding(message: Message) -> np.ndarray | None:
     if sentence is None:
         return None
     return np.asarray(sentence.features, dtype=np.float32).reshape(-1)
+
+
+def fit_on_embeddings(
+    training_data: TrainingData, target_of: Callable[[Message], Any], config: dict[str, Any]
+):
+    """A logistic regression from the examples' sentence embeddings to `target_of(example)`
+    (examples whose target is None are left out); None when there are fewer than two targets.
+    Classes are balanced: a crisis is one example in twenty, out_of_scope has five times the
+    examples of a topic."""
+    from sklearn.linear_model import LogisticRegression
+
+    rows, targets = [], []
+    for example in training_data.intent_examples:
+        embedding, target = sentence_embedding(example), target_of(example)
+        if embedding is not None and target is not None:
+            rows.append(embedding)
+            targets.append(target)
+    if len(set(targets)) < 2:
+        return None
+    return LogisticRegression(
+        C=float(config["C"]),
+        max_iter=int(config["max_iter"]),
+        class_weight="balanced",
+        random_state=42,
+    ).fit(np.stack(rows), targets)
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -119,22 +145,9 @@ class EmbeddingBlendClassifier(IntentClassifier, GraphComponent):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        from sklearn.linear_model import LogisticRegression
-
-        rows, targets = [], []
-        for example in training_data.intent_examples:
-            embedding, label = sentence_embedding(example), flat_label(example)
-            if embedding is not None and label:
-                rows.append(embedding)
-                targets.append(label)
-        if len(set(targets)) < 2:
+        model = fit_on_embeddings(training_data, lambda e: flat_label(e) or None, self.config)
+        if model is None:
             return self._resource
-        model = LogisticRegression(
-            C=float(self.config["C"]),
-            max_iter=int(self.config["max_iter"]),
-            class_weight="balanced",  # out_of_scope has five times the examples of a topic
-            random_state=42,
-        ).fit(np.stack(rows), targets)
         self.labels = [str(label) for label in model.classes_]
         self.weights = model.coef_.astype(np.float32)
         self.bias = model.intercept_.astype(np.float32)
