@@ -30,8 +30,9 @@ antidepressants", "can I still do it", "is it safe", "does it interact".
 
 Crisis patterns take precedence: "I took too much of my lithium" is a crisis, not a question
 about eligibility. Typos are absorbed by matching long key words within one or two edits, through
-a precomputed index of deletion variants (SymSpell's idea), and only the first
-MAX_CHECKED_CHARS characters are read, so a long message costs about what a short one does.
+a precomputed index of deletion variants (SymSpell's idea), with at most MAX_COMPARISONS
+edit-distance comparisons per message, and only the first MAX_CHECKED_CHARS characters are
+read, so any message, however long or made-up, costs about what a short question does.
 """
 
 from __future__ import annotations
@@ -143,22 +144,45 @@ _TYPO_INDEX = _build_typo_index()
 _KEY_WORD_SET = frozenset(_KEY_WORDS)
 
 
+_LONGEST_KEY = max(len(key) for key in _KEY_WORDS)
+# Typo fixing compares a message's words with at most this many key words (edit distance); the
+# words after that stay as typed. Ordinary questions need a handful at most (the training and
+# evaluation examples: see tests/nlu/test_eligibility_patterns.py), so only a message made to
+# be costly ever reaches it.
+MAX_COMPARISONS = 24
+
+
 @lru_cache(maxsize=8192)
-def _canonical_word(word: str) -> str:
-    if len(word) < 5 or word in _KEEP or word in _KEY_WORD_SET:
-        return word
+def _candidates(word: str) -> tuple[int, ...]:
+    """Positions in _KEY_WORDS of the key words that may be within reach of `word`, in
+    _KEY_WORDS order (the first close key wins)."""
+    # A word more than two letters longer than every key word is within reach of none: its
+    # deletion variants, thousands for a long made-up word, are never built.
+    if len(word) < 5 or len(word) > _LONGEST_KEY + 2 or word in _KEEP or word in _KEY_WORD_SET:
+        return ()
     # Two edits are allowed only against key words of ten letters or more: a shorter word
     # cannot be within two edits of one.
     depth = 2 if len(word) >= 8 else 1
-    candidates = sorted(
-        {p for variant in _deletions(word, depth) for p in _TYPO_INDEX.get(variant, ())}
+    return tuple(
+        sorted({p for variant in _deletions(word, depth) for p in _TYPO_INDEX.get(variant, ())})
     )
-    for position in candidates:  # in _KEY_WORDS order, as the first close key wins
-        key = _KEY_WORDS[position]
-        limit = _allowed_edits(key)
-        if _edit_distance(word, key, limit) <= limit:
-            return key
-    return word
+
+
+def fix_typos(words: list[str]) -> tuple[list[str], int]:
+    """`words` with those within one or two edits of a key word read as that key word, and
+    how many edit-distance comparisons that took (never more than MAX_COMPARISONS)."""
+    fixed, compared = [], 0
+    for word in words:
+        for position in _candidates(word):
+            if compared == MAX_COMPARISONS:
+                break
+            compared += 1
+            key = _KEY_WORDS[position]
+            if _edit_distance(word, key, _allowed_edits(key)) <= _allowed_edits(key):
+                word = key
+                break
+        fixed.append(word)
+    return fixed, compared
 
 
 # Questions are short; a long message is read up to here (at a word boundary), so its cost is
@@ -183,7 +207,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"(\d)(yo|y/o|yrs?|years?|mg|ml|kgs?|lbs?|weeks?|wks?|months?)\b", r"\1 \2", text)
     text = re.sub(r"[^a-z0-9/%$]+", " ", text)
     words = [_SLANG.get(word, word) for word in text.split()]
-    return " ".join(_canonical_word(word) for word in " ".join(words).split())
+    return " ".join(fix_typos(" ".join(words).split())[0])
 
 
 # ---------------------------------------------------------------------- personal reference
