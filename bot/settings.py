@@ -125,6 +125,12 @@ class Settings:
     # Behind a reverse proxy (nginx) that sets X-Forwarded-For/-Proto/-Host: the web app takes
     # the visitor's address and scheme from those headers. Never set it without such a proxy.
     trust_proxy: bool = False
+    # Per-client limits on the public entry points (bot/rate_limits.py): messages (or feedback
+    # votes) per client address and per conversation within a sliding window of this many
+    # seconds. In Redis when redis_url is set, so they hold across Rasa instances.
+    rate_limit_per_address: int = 120
+    rate_limit_per_conversation: int = 20
+    rate_limit_window_seconds: int = 60
 
     @property
     def rasa_url(self) -> str:
@@ -354,6 +360,15 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         rasa_api_urls=_rasa_api_urls(env, api_defaults),
         rasa_api_token=env.get("RASA_API_TOKEN", "").strip(),
         trust_proxy=_bool(env, "TRUST_PROXY", False),
+        rate_limit_per_address=_bounded_int(
+            env, "RATE_LIMIT_PER_ADDRESS", Settings.rate_limit_per_address, 1, 10**7, "120"
+        ),
+        rate_limit_per_conversation=_bounded_int(
+            env, "RATE_LIMIT_PER_CONVERSATION", Settings.rate_limit_per_conversation, 1, 10**7, "20"
+        ),
+        rate_limit_window_seconds=_bounded_int(
+            env, "RATE_LIMIT_WINDOW_SECONDS", Settings.rate_limit_window_seconds, 1, 3600, "60"
+        ),
         reply_timeout_seconds=_bounded_int(
             env, "REPLY_TIMEOUT_SECONDS", Settings.reply_timeout_seconds, 1, 300, "15"
         ),
