@@ -365,18 +365,3 @@ def bookings_ics(bookings: Iterable[Booking], calendar: ClinicCalendar) -> bytes
         summary = f"Screening call: {booking.name}"
         ics.add_component(_event(booking, calendar, summary, "\n".join(lines) + "\n"))
     return ics.to_ical()
-
-
-# --- Retention --------------------------------------------------------------------------------
-
-
-def purge_bookings_older_than(session: Session, days: int, now: dt.datetime | None = None) -> int:
-    """Deletes bookings whose call was more than `days` days ago (with the visitor's name, phone
-    and email); upcoming calls are never removed, however old the booking. Returns how many."""
-    if days < 0:
-        raise BookingError("--older-than must be zero or more days")
-    cutoff = (now or utc_now()) - dt.timedelta(days=days)
-    return session.execute(
-        sa.delete(Booking).where(Booking.slot_start < cutoff),
-        execution_options={"synchronize_session": False},
-    ).rowcount

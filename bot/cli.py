@@ -659,46 +659,42 @@ def bookings_cancel(reference: str) -> None:
     required=True,
     type=click.IntRange(min=0),
     metavar="DAYS",
-    help="Delete handoffs created, bookings of calls and conversations last active more than "
-    "DAYS days ago (0 = all of them).",
+    help="Delete handoffs resolved, bookings of calls and conversations last active more than "
+    "DAYS days ago (at least 7 without --force).",
 )
-def purge(days: int) -> None:
-    """Delete old handoffs (contact details, transcripts, notes), bookings of past calls and old
-    conversations."""
-    import datetime as dt
-
+@click.option("--force", is_flag=True, help="Allow --older-than under 7 days.")
+def purge(days: int, force: bool) -> None:
+    """Delete resolved handoffs (contact details, transcripts, notes), bookings of past calls and
+    old conversations. Open and claimed handoffs and upcoming calls are always kept."""
     from bot.audit import record
-    from bot.bookings import purge_bookings_older_than
     from bot.db.models import utc_now
     from bot.db.session import session_scope
-    from bot.handoffs import purge_conversations_older_than, purge_older_than
+    from bot.retention import RetentionError, cutoff_for, purge
 
+    now = utc_now()
+    try:
+        cutoff = cutoff_for(days, now=now, force=force)
+    except RetentionError as error:
+        _fail(str(error), 2)
     _migrate()
     user = _operator()
-    now = utc_now()
     with session_scope() as session:
-        result = purge_older_than(session, days, now=now)
-        conversations = purge_conversations_older_than(session, days, now=now)
-        bookings = purge_bookings_older_than(session, days, now=now)
+        report = purge(session, days, now=now, force=force)
         record(
             session,
             f"cli:{user}",
             "purge",
             target=f"older than {days} days",
-            detail=(
-                f"handoffs={result.handoffs} turns={result.turns} notes={result.notes} "
-                f"conversations={conversations.conversations} "
-                f"conversation_events={conversations.events} bookings={bookings}"
-            ),
+            detail=report.audit_detail(),
             at=now,
         )
-    cutoff = (now - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M UTC")
+    before = cutoff.strftime("%Y-%m-%d %H:%M UTC")
     click.echo(
-        f"removed {result.handoffs} handoff(s) created before {cutoff} with their contact "
-        f"details, {result.turns} transcript message(s) and {result.notes} note(s); "
-        f"{bookings} booking(s) of calls before {cutoff}; "
-        f"{conversations.conversations} conversation(s) ({conversations.events} event(s)) "
-        f"whose last message was before {cutoff} from the tracker store"
+        f"removed {report.handoffs} handoff(s) resolved before {before} with their contact "
+        f"details, {report.turns} transcript message(s) and {report.notes} note(s); "
+        f"{report.bookings} booking(s) of calls before {before}; "
+        f"{report.conversations} conversation(s) ({report.events} event(s)) "
+        f"whose last message was before {before} from the tracker store"
     )
 
 

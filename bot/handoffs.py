@@ -261,77 +261,10 @@ def add_note(session: Session, handoff: Handoff, author: str, text: str) -> Hand
     return note
 
 
-@dataclass(frozen=True)
-class PurgeResult:
-    handoffs: int
-    turns: int
-    notes: int
-
-
-def purge_older_than(session: Session, days: int, now: dt.datetime | None = None) -> PurgeResult:
-    """Deletes handoffs created more than `days` days ago, with their transcripts and notes."""
-    if days < 0:
-        raise HandoffError("--older-than must be zero or more days")
-    cutoff = (now or utc_now()) - dt.timedelta(days=days)
-    old_ids = sa.select(Handoff.id).where(Handoff.created_at < cutoff)
-    # Bulk deletes: the session cannot evaluate the subquery in Python, so it is not synchronised
-    # (objects already loaded in this session are not removed from it).
-    bulk = {"synchronize_session": False}
-    turns = session.execute(
-        sa.delete(TranscriptTurn).where(TranscriptTurn.handoff_id.in_(old_ids)),
-        execution_options=bulk,
-    ).rowcount
-    notes = session.execute(
-        sa.delete(HandoffNote).where(HandoffNote.handoff_id.in_(old_ids)),
-        execution_options=bulk,
-    ).rowcount
-    handoffs = session.execute(
-        sa.delete(Handoff).where(Handoff.created_at < cutoff), execution_options=bulk
-    ).rowcount
-    return PurgeResult(handoffs, turns, notes)
-
-
 # Rasa's SQL tracker store keeps every conversation in this table of the same database.
-_TRACKER_EVENTS = sa.table(
+TRACKER_EVENTS = sa.table(
     "events", sa.column("timestamp", sa.Float), sa.column("sender_id", sa.String)
 )
-
-
-@dataclass(frozen=True)
-class ConversationPurge:
-    conversations: int
-    events: int
-
-
-def purge_conversations_older_than(
-    session: Session, days: int, now: dt.datetime | None = None
-) -> ConversationPurge:
-    """Deletes whole conversations from the Rasa tracker store (what the visitor typed, contact
-    details collected by the forms included) whose last event is more than `days` days old.
-
-    Whole conversations only: cutting the old events out of one still going on would leave Rasa
-    a tracker without its session start and slots."""
-    if days < 0:
-        raise HandoffError("--older-than must be zero or more days")
-    if not sa.inspect(session.connection()).has_table("events"):
-        return ConversationPurge(0, 0)
-    cutoff = ((now or utc_now()) - dt.timedelta(days=days)).timestamp()
-    events = _TRACKER_EVENTS.c
-    finished = (
-        sa.select(events.sender_id)
-        .group_by(events.sender_id)
-        .having(sa.func.max(events.timestamp) < cutoff)
-    )
-    senders = session.execute(finished).scalars().all()
-    removed = 0
-    # In batches: a long retention period can leave many conversations, and some databases
-    # limit the parameters of one statement.
-    for start in range(0, len(senders), 500):
-        batch = senders[start : start + 500]
-        removed += session.execute(
-            sa.delete(_TRACKER_EVENTS).where(events.sender_id.in_(batch))
-        ).rowcount
-    return ConversationPurge(len(senders), removed)
 
 
 def delete_conversation(session: Session, conversation_id: str) -> int:
@@ -341,7 +274,7 @@ def delete_conversation(session: Session, conversation_id: str) -> int:
     if not sa.inspect(session.connection()).has_table("events"):
         return 0
     return session.execute(
-        sa.delete(_TRACKER_EVENTS).where(_TRACKER_EVENTS.c.sender_id == conversation_id)
+        sa.delete(TRACKER_EVENTS).where(TRACKER_EVENTS.c.sender_id == conversation_id)
     ).rowcount
 
 

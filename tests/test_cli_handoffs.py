@@ -93,16 +93,30 @@ def test_handoffs_list_json_and_status_filter(database_url, tmp_path):
     assert len(json.loads(open_only.stdout)) == 3
 
 
-def test_purge_removes_old_handoffs_and_says_what_it_removed(tmp_path):
+def resolve(url: str, draft: HandoffDraft, at: dt.datetime) -> None:
+    with session_scope(url) as session:
+        handoff = session.execute(
+            sa.select(Handoff).where(Handoff.reference == draft.reference)
+        ).scalar_one()
+        handoff.status, handoff.resolved_by = "resolved", "dr.lee"
+        handoff.resolved_at = at
+
+
+def test_purge_removes_resolved_handoffs_and_says_what_it_removed(tmp_path):
     url = f"sqlite:///{tmp_path / 'kapbot.db'}"
     upgraded = kapbot("db", "upgrade", url=url, var_dir=tmp_path)  # a fresh install
     assert upgraded.returncode == 0, upgraded.stderr
     assert "schema upgraded from empty to revision" in upgraded.stdout
     drafts = seed(url)
+    resolve(url, drafts["old"], at=NOW - dt.timedelta(days=44))
+    # Still open after two months: someone has yet to call back, so it stays.
+    forgotten = make_draft("eligibility", dt.timedelta(days=60))
+    with session_scope(url) as session:
+        store_draft(session, forgotten)
 
     purged = kapbot("purge", "--older-than", "30", url=url, var_dir=tmp_path)
     assert purged.returncode == 0, purged.stderr
-    assert "removed 1 handoff(s) created before" in purged.stdout
+    assert "removed 1 handoff(s) resolved before" in purged.stdout
     assert "contact details, 2 transcript message(s) and 0 note(s)" in purged.stdout
     assert "0 booking(s) of calls before" in purged.stdout
 
@@ -110,16 +124,37 @@ def test_purge_removes_old_handoffs_and_says_what_it_removed(tmp_path):
         left = set(session.execute(sa.select(Handoff.reference)).scalars())
         turns = session.execute(sa.select(sa.func.count()).select_from(TranscriptTurn)).scalar()
         (audit,) = session.execute(sa.select(AuditEntry)).scalars()
-    assert left == {drafts[name].reference for name in ("crisis", "recent", "claimed")}
-    assert turns == 6
+    kept = {drafts[name].reference for name in ("crisis", "recent", "claimed")}
+    assert left == kept | {forgotten.reference}
+    assert turns == 8
     assert audit.action == "purge" and "handoffs=1" in audit.detail
 
     table = kapbot("handoffs", "list", "--reason", "eligibility", url=url, var_dir=tmp_path)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
     assert lines[0].startswith("REFERENCE") and lines[0].endswith("CLAIMED BY")
-    assert len(lines) == 2 and lines[1].startswith(drafts["recent"].reference)
+    assert len(lines) == 3 and lines[1].startswith(drafts["recent"].reference)
     assert "Ada Visitor" not in table.stdout
+
+
+def test_purge_under_a_week_needs_force_and_never_touches_open_or_claimed_ones(tmp_path):
+    url = f"sqlite:///{tmp_path / 'kapbot.db'}"
+    assert kapbot("db", "upgrade", url=url, var_dir=tmp_path).returncode == 0
+    drafts = seed(url)
+    resolve(url, drafts["recent"], at=NOW - dt.timedelta(minutes=1))
+
+    refused = kapbot("purge", "--older-than", "0", url=url, var_dir=tmp_path)
+    assert refused.returncode == 2
+    assert "add --force if that is meant" in refused.stderr and refused.stdout == ""
+    with session_scope(url) as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(Handoff)).scalar() == 4
+
+    forced = kapbot("purge", "--older-than", "0", "--force", url=url, var_dir=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert "removed 1 handoff(s) resolved before" in forced.stdout
+    with session_scope(url) as session:
+        left = set(session.execute(sa.select(Handoff.reference)).scalars())
+    assert left == {drafts[name].reference for name in ("crisis", "claimed", "old")}
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bot.db.migrate import VERSION_TABLE, current_revision, downgrade, head_revision, upgrade
-from bot.db.models import Base, Handoff, HandoffNote, TranscriptTurn
+from bot.db.models import Base, Handoff
 from bot.db.session import get_engine, session_scope
 from bot.handoffs import (
     Contact,
@@ -28,8 +28,6 @@ from bot.handoffs import (
     handoff_to_dict,
     list_handoffs,
     new_reference,
-    purge_conversations_older_than,
-    purge_older_than,
     replay_pending,
     resolve_handoff,
     store_draft,
@@ -261,42 +259,6 @@ def test_notes_are_kept_in_order_and_empty_or_overlong_ones_refused(database_url
             ("dr.ng", "x" * 4000),
         ]
         assert notes[0].created_at.tzinfo == UTC
-
-
-# --- Retention ----------------------------------------------------------------------------------
-
-
-def test_purge_removes_old_handoffs_with_their_turns_and_notes_and_keeps_newer_ones(database_url):
-    now = T0
-    old = draft(created_at=now - dt.timedelta(days=40))
-    just_old = draft(created_at=now - dt.timedelta(days=30, seconds=1), transcript=[])
-    recent = draft(created_at=now - dt.timedelta(days=29, hours=23))
-    store(database_url, old, just_old, recent)
-    with session_scope(database_url) as session:
-        add_note(session, get_handoff(session, old.reference), "dr.lee", "old note")
-        add_note(session, get_handoff(session, old.reference), "dr.lee", "another")
-        add_note(session, get_handoff(session, recent.reference), "dr.lee", "keep me")
-
-    with session_scope(database_url) as session:
-        result = purge_older_than(session, 30, now=now)
-    assert (result.handoffs, result.turns, result.notes) == (2, 4, 2)
-
-    with session_scope(database_url) as session:
-        assert [h.reference for h in list_handoffs(session)] == [recent.reference]
-        assert get_handoff(session, old.reference) is None
-    assert count(database_url, TranscriptTurn) == 4
-    assert count(database_url, HandoffNote) == 1
-
-    with session_scope(database_url) as session:
-        again = purge_older_than(session, 30, now=now)
-    assert (again.handoffs, again.turns, again.notes) == (0, 0, 0)
-
-    with session_scope(database_url) as session:
-        with pytest.raises(HandoffError):
-            purge_older_than(session, -1, now=now)
-        everything = purge_older_than(session, 0)
-    assert (everything.handoffs, everything.turns, everything.notes) == (1, 4, 1)
-    assert count(database_url, Handoff) == count(database_url, TranscriptTurn) == 0
 
 
 # --- Export -------------------------------------------------------------------------------------
@@ -558,43 +520,3 @@ def test_migrations_go_down_and_up_and_match_the_models(database_url):
     # And the schema works after the round trip.
     store(database_url, draft())
     assert count(database_url, Handoff) == 1
-
-
-async def save_conversation(store, sender: str, *days_ago: float, now: dt.datetime) -> None:
-    """A conversation in Rasa's own tracker store: one visitor message per age given."""
-    from rasa.shared.core.events import UserUttered
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    tracker = DialogueStateTracker(sender, slots=[])
-    for age in days_ago:
-        stamp = (now - dt.timedelta(days=age)).timestamp()
-        tracker.update(UserUttered("my number is 555 0101", timestamp=stamp))
-    await store.save(tracker)
-
-
-async def test_purge_removes_whole_conversations_last_active_before_the_cutoff(database_url):
-    from rasa.core.tracker_store import SQLTrackerStore
-    from rasa.shared.core.domain import Domain
-
-    store = SQLTrackerStore(Domain.empty(), host=database_url)
-    now = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
-    await save_conversation(store, "finished", 45, 40, now=now)
-    # Began long ago but still going on: kept whole, its old events too.
-    await save_conversation(store, "ongoing", 60, 2, now=now)
-    await save_conversation(store, "recent", 1, now=now)
-    try:
-        with session_scope(database_url) as session:
-            purged = purge_conversations_older_than(session, 30, now=now)
-        assert (purged.conversations, purged.events) == (1, 2)
-        assert sorted(await store.keys()) == ["ongoing", "recent"]
-        ongoing = await store.retrieve_full_tracker("ongoing")
-        assert len(ongoing.events) == 2
-    finally:
-        store.engine.dispose()
-        with get_engine(database_url).begin() as connection:
-            connection.execute(sa.text("DROP TABLE events"))
-
-
-def test_purge_of_conversations_without_a_tracker_store_table_removes_nothing(database_url):
-    with session_scope(database_url) as session:
-        assert purge_conversations_older_than(session, 30).events == 0
