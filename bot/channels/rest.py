@@ -7,6 +7,8 @@ a message that is not text, with a 500 error. This one takes a JSON object with 
 and a `sender` id, answers anything else with a 400 and a plain explanation, and always replies
 with the bot's messages as a JSON list, like Rasa's. Where Rasa's answers a failed turn with an
 empty list, this one sends the "try again" apology, marked `"custom": {"unavailable": true}`.
+Each message counts against its client's limits (bot/rate_limits.py), and the server reads no
+request body over visitor_messages.MAX_BODY_BYTES (413).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.visitor_messages import SENDER_ID, answer_visitor
+from bot.channels.visitor_messages import SENDER_ID, answer_visitor, cap_request_bodies
+from bot.client_address import client_address
 
 BAD_BODY = "Send a JSON object with a text 'message' and a 'sender' id."
 # On the "try again" apology sent instead of Rasa's answer (bot/channels/visitor_messages.py).
@@ -51,6 +54,7 @@ class VisitorRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("visitor_rest_webhook", __name__)
+        cap_request_bodies(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -66,9 +70,10 @@ class VisitorRestInput(RestInput):
                 return response.json({"error": found}, status=400)
             sender, text = found
             collector = CollectingOutputChannel()
+            address = client_address(request.ip, request.headers.get("x-forwarded-for"))
             message = UserMessage(text, collector, sender, input_channel=self.name())
             answered = await answer_visitor(
-                on_new_message, message, lambda: len(collector.messages)
+                on_new_message, message, lambda: len(collector.messages), address or "unknown"
             )
             if not answered:
                 # Marked, so a program can tell the apology from an answer and send again.

@@ -19,7 +19,13 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
-from bot.channels.visitor_messages import SENDER_ID, answer_visitor
+from bot.channels.visitor_messages import (
+    MAX_BODY_BYTES,
+    SENDER_ID,
+    answer_visitor,
+    cap_request_bodies,
+)
+from bot.client_address import client_address
 from bot.settings import get_settings
 
 
@@ -52,6 +58,9 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         webhook = super().blueprint(on_new_message)
         # The Engine.IO server reads this on every request; set before Rasa starts serving.
         self.sio.eio.cors_allowed_origins = self.allowed_origins()
+        # Rasa leaves Engine.IO's 1 MB per message; no message needs more than this.
+        self.sio.eio.max_http_buffer_size = MAX_BODY_BYTES
+        cap_request_bodies(webhook)
 
         # These replace Rasa's handlers, which take metadata from the visitor and fail on data
         # that is not an object with text.
@@ -72,6 +81,13 @@ class OriginCheckedSocketIOInput(SocketIOInput):
                 return
             output = CountingSocketIOOutput(self.sio, self.bot_message_evt)
             message = UserMessage(data["message"], output, session_id, input_channel=self.name())
-            await answer_visitor(on_new_message, message, lambda: output.sent)
+            await answer_visitor(on_new_message, message, lambda: output.sent, self._address(sid))
 
         return webhook
+
+    def _address(self, sid: str) -> str:
+        """The client's address, from the request that opened the connection."""
+        environ = self.sio.get_environ(sid, namespace=self.namespace) or {}
+        request = environ.get("sanic.request")
+        peer = request.ip if request is not None else None
+        return client_address(peer, environ.get("HTTP_X_FORWARDED_FOR")) or "unknown"

@@ -7,7 +7,15 @@ Rasa handles it.
   go and the rest is plain text for the NLU. The bot's buttons send plain words too
   (bot/content/buttons.py).
 - Control characters and lone surrogates go (PostgreSQL cannot even store a NUL); an empty or
-  over-long message gets a clear reply and never reaches Rasa, so nothing of it is stored.
+  over-long message gets a clear reply and never reaches Rasa, so nothing of it is stored. The
+  length is checked before anything else is done with the text, and no request body over
+  MAX_BODY_BYTES is read at all (413), so a huge message costs next to nothing.
+- Per-client limits (bot/rate_limits.py): over its address's or its conversation's limit, a
+  message gets a "please slow down" reply instead of the NLU. Never the crisis reply, though:
+  a message the crisis patterns recognise still gets it. The conversation's first such message
+  runs the whole turn as usual (the reply, and the urgent handoff the tracker store opens);
+  later ones get the crisis text straight away, without the NLU, so a flood of them stays cheap
+  and the conversation already has its handoff.
 - Never silence: when Rasa's answer does not come within REPLY_TIMEOUT_SECONDS, or the turn ends
   without a single message (Rasa logs a failed custom action, e.g. the action server is down,
   and carries on without a word), the visitor is told to try again or call the clinic. The
@@ -25,13 +33,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
+from sanic import Blueprint, Sanic
 
 from bot.content.model import Content, load_content
+from bot.nlu.crisis_patterns import is_crisis
+from bot.rate_limits import shared_limiter
 from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 2000
+# The most a request to the Rasa server may carry, as nginx's client_max_body_size in production
+# mode: a message of MAX_MESSAGE_CHARS, JSON-escaped, with room to spare.
+MAX_BODY_BYTES = 64 * 1024
 # Conversation ids: what the widget (a UUID), the chat page and the tests send.
 SENDER_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 _LEADING_SLASHES = re.compile(r"^[\s/]+")
@@ -76,15 +90,47 @@ def refusal_for(text: str) -> str | None:
     return None
 
 
+def cap_request_bodies(blueprint: Blueprint) -> None:
+    """Makes the Rasa server refuse (413) any request body over MAX_BODY_BYTES instead of
+    Sanic's 100 MB, before it is read: the server reads the cap for each new connection."""
+
+    @blueprint.listener("before_server_start")
+    async def cap(app: Sanic, _loop: Any) -> None:
+        app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+
+
+def limited_reply(text: str, conversation: str) -> str | None:
+    """For a message over its client's limit: None when it still goes to Rasa (the
+    conversation's first crisis message), else the reply to send instead."""
+    # The length first: cleaning and the crisis patterns then read at most MAX_MESSAGE_CHARS.
+    cleaned = plain_text(text) if len(text) <= MAX_MESSAGE_CHARS else ""
+    if cleaned and is_crisis(cleaned):
+        if shared_limiter().first_crisis(conversation):
+            return None
+        return _content().messages["crisis"]
+    return channel_message("slow_down")
+
+
 async def answer_visitor(
     on_new_message: Callable[[UserMessage], Awaitable[Any]],
     message: UserMessage,
     messages_sent: Callable[[], int],
+    address: str,
 ) -> bool:
     """Hands the message to Rasa (or refuses it) and makes sure the visitor gets a reply.
     False when the reply is the "try again" apology: Rasa did not answer."""
-    message.text = plain_text(message.text or "")
-    refusal = refusal_for(message.text)
+    text = message.text or ""
+    if not shared_limiter().allow("message", address, message.sender_id):
+        reply = limited_reply(text, message.sender_id)
+        if reply is not None:
+            await message.output_channel.send_text_message(message.sender_id, reply)
+            return True
+    # The length before cleaning, which reads every character.
+    if len(text) > MAX_MESSAGE_CHARS:
+        refusal = channel_message("message_too_long")
+    else:
+        message.text = plain_text(text)
+        refusal = refusal_for(message.text)
     if refusal:
         await message.output_channel.send_text_message(message.sender_id, refusal)
         return True

@@ -101,7 +101,7 @@ BUTTON_LABELS = (
 
 # Replies the public channels send themselves, before or instead of Rasa's answer
 # (bot/channels/visitor_messages.py), so they are not Rasa responses.
-CHANNEL_MESSAGES = ("empty_message", "message_too_long", "assistant_unavailable")
+CHANNEL_MESSAGES = ("empty_message", "message_too_long", "assistant_unavailable", "slow_down")
 
 
 class ContentError(ValueError):

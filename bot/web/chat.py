@@ -8,6 +8,9 @@ import re
 import requests
 from flask import Blueprint, current_app, jsonify, render_template, request
 
+from bot.nlu.crisis_patterns import is_crisis
+from bot.web.widget import over_limit, slow_down_text
+
 blueprint = Blueprint("chat", __name__)
 log = logging.getLogger(__name__)
 SENDER_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
@@ -39,6 +42,11 @@ def relay_message():
     limit = current_app.config["MAX_MESSAGE_CHARS"]
     if len(message) > limit:
         return _error(f"That message is too long: please keep it under {limit} characters.", 400)
+
+    # Over the client's limit, only a crisis message is still relayed: the REST channel then
+    # gives it the crisis reply, however fast the visitor writes.
+    if over_limit("chat", sender) and not is_crisis(message):
+        return jsonify(messages=[{"text": slow_down_text(), "buttons": []}], rate_limited=True)
 
     url = f"{current_app.config['RASA_URL']}/webhooks/rest/webhook"
     try:

@@ -1,6 +1,7 @@
 """The website widget: the script a clinic's site embeds, a demo clinic page that embeds it the
 way a real site would, and the widget's own endpoints (answer feedback, deleting a
-conversation)."""
+conversation). Feedback votes, like chat messages (bot/web/chat.py), count against the
+client's limits (bot/rate_limits.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bot.content.model import Content, load_content
 from bot.db.models import VOTES, AnswerFeedback
 from bot.db.session import session_scope
 from bot.handoffs import delete_conversation
+from bot.rate_limits import RateLimiter
 
 blueprint = Blueprint("widget", __name__)
 log = logging.getLogger(__name__)
@@ -62,6 +64,25 @@ def _content() -> Content:
     return current_app.config["KAPBOT_CONTENT"]
 
 
+def over_limit(scope: str, conversation: str) -> bool:
+    """Counts a request of `scope` from this client and conversation; True when over a limit.
+    One limiter per app, in Redis when REDIS_URL is set (shared with the Rasa servers)."""
+    limiter = current_app.extensions.get("kapbot_rate_limiter")
+    if limiter is None:
+        limiter = RateLimiter.from_settings(current_app.config["KAPBOT_SETTINGS"])
+        current_app.extensions["kapbot_rate_limiter"] = limiter
+    return not limiter.allow(scope, request.remote_addr or "unknown", conversation)
+
+
+def slow_down_text() -> str:
+    settings = current_app.config["KAPBOT_SETTINGS"]
+    return (
+        _content()
+        .messages["slow_down"]
+        .format(clinic_phone=settings.clinic_phone, office_hours=settings.office_hours)
+    )
+
+
 def _words(text: str) -> str:
     return " ".join(text.split())
 
@@ -84,6 +105,9 @@ def feedback():
     conversation_id = conversation_id_from(body)
     if conversation_id is None:
         return jsonify(error="Send a JSON object with the widget's 'conversation_id'."), 400
+    if over_limit("feedback", conversation_id):
+        # Not a 5xx: the widget shows the error text, and nothing is stored.
+        return jsonify(error=slow_down_text()), 429
     vote, answer_text = body.get("vote"), body.get("answer_text")
     if vote not in VOTES:
         return jsonify(error="'vote' must be 'up' or 'down'."), 400

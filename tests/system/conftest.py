@@ -26,6 +26,9 @@ CLINIC_ENV = {
     "CLINIC_HOLIDAYS": "",
     "PHONE_REGION": "US",
 }
+# The shared servers take every test's messages from this one machine: no per-client limits
+# here. tests/system/test_rate_limits.py starts servers of its own with low ones.
+NO_RATE_LIMITS = {"RATE_LIMIT_PER_ADDRESS": "10000000", "RATE_LIMIT_PER_CONVERSATION": "10000000"}
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -88,7 +91,7 @@ API_TOKEN = "test-api-token-7c1f"  # noqa: S105 - a throwaway token for a test s
 ACTION_SERVERS: dict[str, ActionServer] = {}
 
 
-def _run_servers(model_path, folder, database_url):
+def _run_servers(model_path, folder, database_url, extra_env=None):
     from bot.settings import settings_from_env
 
     actions_port, rasa_port = free_port(), free_port()
@@ -106,6 +109,8 @@ def _run_servers(model_path, folder, database_url):
         # As `kapbot serve` sets it: rasa_sdk binds to this address.
         "SANIC_HOST": settings.actions_host,
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        **NO_RATE_LIMITS,
+        **(extra_env or {}),
     }
     actions = ActionServer(settings, env, folder / "actions.log")
     rasa_log = open(folder / "rasa.log", "w")

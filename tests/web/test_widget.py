@@ -144,3 +144,35 @@ def test_the_api_answers_cross_origin_calls_from_configured_sites_only(database_
         assert "Content-Type" in preflight.headers["Access-Control-Allow-Headers"]
         other = client.options(path, headers={"Origin": "https://evil.example"})
         assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_a_feedback_flood_is_asked_to_slow_down_and_stores_no_more(database_url):
+    """Issue 14: /api/feedback took any number of votes. Now each conversation and each
+    address has its own limit; over it a vote gets a clear 429 and nothing is stored."""
+    from bot.content.model import load_content
+    from bot.db.models import AnswerFeedback
+    from bot.db.session import session_scope
+
+    settings = settings_from_env(
+        {
+            "RASA_PORT": str(free_port()),
+            "DATABASE_URL": database_url,
+            "RATE_LIMIT_PER_CONVERSATION": "3",
+            "RATE_LIMIT_PER_ADDRESS": "5",
+        }
+    )
+    client = create_app(settings).test_client()
+    answer = load_content().topic("dependence").answer
+
+    def vote(conversation_id):
+        body = {"conversation_id": conversation_id, "answer_text": answer, "vote": "up"}
+        return client.post("/api/feedback", json=body)
+
+    one = str(uuid.uuid4())
+    answers = [vote(one) for _ in range(5)]
+    assert [a.status_code for a in answers] == [201, 201, 201, 429, 429]
+    assert "slow down" in answers[-1].get_json()["error"]
+    # New conversation ids from the same address stop at the address's limit.
+    assert [vote(str(uuid.uuid4())).status_code for _ in range(3)] == [429, 429, 429]
+    with session_scope(database_url) as session:
+        assert session.query(AnswerFeedback).count() == 3
