@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.balancer import balancer_health_url, nginx_command, write_nginx_config
 from bot.local_assistant import NoModelError
+from bot.local_secrets import private_directory
 from bot.prod_mode import prod_mode_problems
 from bot.settings import PROJECT_ROOT, Settings, SettingsError
 
@@ -46,8 +47,10 @@ def _rasa_spec(
         name,
         [
             sys.executable,
+            # `rasa run`, taking the API token from RASA_API_TOKEN or var/ instead of this
+            # command line, which every local user can read (bot/rasa_server.py).
             "-m",
-            "rasa",
+            "bot.rasa_server",
             "run",
             "--model",
             str(model or settings.model_dir),
@@ -75,10 +78,10 @@ def process_specs(
 ) -> list[ProcessSpec]:
     """What `kapbot serve` runs: one Rasa server, or in production mode several on 127.0.0.1
     behind nginx on rasa_host:rasa_port. `model`: the model file Rasa starts with (default: the
-    newest in MODEL_DIR); `api_token` turns on Rasa's HTTP API with that token, for publishing
-    models without a restart."""
+    newest in MODEL_DIR); `api_token` turns on Rasa's HTTP API, for publishing models without a
+    restart (Rasa reads the token itself, where bot/rasa_api.py keeps it)."""
     python = sys.executable
-    api = ["--enable-api", "--auth-token", api_token] if api_token else []
+    api = ["--enable-api"] if api_token else []
     actions = ProcessSpec(
         "actions",
         [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
@@ -258,6 +261,9 @@ def serve_all(settings: Settings) -> int:
     from bot.model_registry import RegistryError, live_model
     from bot.rasa_api import serving_token
 
+    # What the processes write (the SQLite database, var/'s secrets, pending handoffs, logs) is
+    # the owner's only, whatever the shell's umask.
+    os.umask(0o077)
     if settings.prod_mode:
         problems = prod_mode_problems(settings)
         if problems:
@@ -291,7 +297,7 @@ def serve_all(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.var_dir)
     try:
         # The actions and the staff console need the project's tables before the first visitor.
         upgrade(settings.database_url)

@@ -63,5 +63,24 @@ def test_rasa_starts_with_the_given_model_and_the_api_only_with_a_token(tmp_path
     without = next(s for s in process_specs(settings, model) if s.name == "rasa")
 
     assert with_api.command[with_api.command.index("--model") + 1] == str(model)
-    assert with_api.command[-3:] == ["--enable-api", "--auth-token", "secret"]
+    assert with_api.command[-1] == "--enable-api"
     assert "--enable-api" not in without.command
+    # The token is never on a command line, which any local user can read.
+    assert not any("secret" in part for part in with_api.command)
+
+
+def test_the_rasa_entry_point_adds_the_token_itself_and_refuses_one_given(monkeypatch, tmp_path):
+    import bot.rasa_server as entry
+
+    settings = settings_from_env({"KAPBOT_VAR_DIR": str(tmp_path), "RASA_API_TOKEN": "tok-1"})
+    monkeypatch.setattr(entry, "get_settings", lambda: settings)
+    assert entry.rasa_arguments(["run", "--enable-api"]) == [
+        "run", "--enable-api", "--auth-token", "tok-1",
+    ]  # fmt: skip
+    assert entry.rasa_arguments(["run"]) == ["run"]
+    with pytest.raises(SettingsError, match="never on the command line"):
+        entry.rasa_arguments(["run", "--enable-api", "--auth-token", "x"])
+    unset = settings_from_env({"KAPBOT_VAR_DIR": str(tmp_path)})
+    monkeypatch.setattr(entry, "get_settings", lambda: unset)
+    with pytest.raises(SettingsError, match="needs a token"):
+        entry.rasa_arguments(["run", "--enable-api"])

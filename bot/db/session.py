@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.local_secrets import private_file
 from bot.settings import get_settings
 
 
@@ -32,7 +33,10 @@ def _engine_for(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            Path(database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Conversations and contact details: the owner's only (SQLite's journal files
+            # take the database file's mode).
+            private_file(Path(database))
         # The action server and the web app use threads; SQLite serialises writes itself.
         options["connect_args"] = {"check_same_thread": False, "timeout": 15}
     else:

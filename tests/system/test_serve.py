@@ -64,6 +64,17 @@ class Serve:
             raise
 
 
+def serve_env(settings) -> dict[str, str]:
+    """What `kapbot serve` needs to run with `settings` (from `settings_for`)."""
+    return {
+        "KAPBOT_VAR_DIR": str(settings.var_dir),
+        "MODEL_DIR": str(settings.model_dir),
+        "RASA_PORT": str(settings.rasa_port),
+        "ACTIONS_PORT": str(settings.actions_port),
+        "WEB_PORT": str(settings.web_port),
+    }
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
@@ -107,13 +118,7 @@ def socketio_exchange(rasa_url: str, text: str) -> list[str]:
 
 def test_serve_runs_a_conversation_and_keeps_it_across_a_restart(settings_for, model_path):
     settings = settings_for()
-    env = {
-        "KAPBOT_VAR_DIR": str(settings.var_dir),
-        "MODEL_DIR": str(settings.model_dir),
-        "RASA_PORT": str(settings.rasa_port),
-        "ACTIONS_PORT": str(settings.actions_port),
-        "WEB_PORT": str(settings.web_port),
-    }
+    env = serve_env(settings)
     content = load_content()
     sender = "restart-check-0001"
 

@@ -87,3 +87,17 @@ def test_an_oversized_form_post_gets_a_clear_413_page(client):
     response = client.post("/staff/login", data={"username": "x" * 20000, "password": "y"})
     assert response.status_code == 413
     assert "this app accepts at most 16 KB" in response.get_data(as_text=True)
+
+
+def test_hsts_only_on_responses_to_https_requests(tmp_path):
+    direct = app_with(KAPBOT_VAR_DIR=str(tmp_path)).test_client()
+    assert "Strict-Transport-Security" not in direct.get("/").headers
+    for path in ("/", "/staff/login", "/nope"):
+        secure = direct.get(path, base_url="https://chat.example.org").headers
+        assert secure["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    # Behind nginx the scheme is X-Forwarded-Proto's, believed only with TRUST_PROXY.
+    forwarded = {"X-Forwarded-Proto": "https"}
+    assert "Strict-Transport-Security" not in direct.get("/", headers=forwarded).headers
+    proxied = app_with(KAPBOT_VAR_DIR=str(tmp_path), TRUST_PROXY="true").test_client()
+    assert "Strict-Transport-Security" in proxied.get("/", headers=forwarded).headers
+    assert "Strict-Transport-Security" not in proxied.get("/").headers
