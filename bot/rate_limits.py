@@ -6,7 +6,9 @@ either limit, the entry point answers with a "please slow down" reply instead of
 work. A sliding window: the count in the current fixed window plus the previous window's count
 weighted by how much of it still lies inside the last `window_seconds`, which smooths the
 burst a plain fixed window allows at its edge. Refused requests count too, so a client that
-keeps hammering stays limited until it slows down.
+keeps hammering stays limited until it slows down. A request may count as several units: the
+channels count a long message by its length (visitor_messages.message_cost), since the NLU's
+work grows with it.
 
 With REDIS_URL set (production mode: several Rasa instances) the counters live in Redis, so a
 client cannot spread its messages over the instances; each count is one MULTI/EXEC round trip.
@@ -65,7 +67,7 @@ class MemoryCounters:
         self._counts: dict[str, list[int]] = {}
         self._marks: dict[str, float] = {}
 
-    def hit(self, keys: list[str], window: int, now: float) -> list[float]:
+    def hit(self, keys: list[str], window: int, now: float, cost: int = 1) -> list[float]:
         number = int(now // window)
         with self._lock:
             if len(self._counts) >= MEMORY_SWEEP_AT:
@@ -76,7 +78,7 @@ class MemoryCounters:
                 if entry[0] != number:
                     previous = entry[1] if entry[0] == number - 1 else 0
                     entry[:] = [number, 0, previous]
-                entry[1] += 1
+                entry[1] += cost
                 found.append(_estimate(entry[1], entry[2], now, window))
             return found
 
@@ -97,12 +99,12 @@ class RedisCounters:
     def __init__(self, url: str) -> None:
         self.red = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
-    def hit(self, keys: list[str], window: int, now: float) -> list[float]:
+    def hit(self, keys: list[str], window: int, now: float, cost: int = 1) -> list[float]:
         number = int(now // window)
         pipe = self.red.pipeline(transaction=True)
         for key in keys:
             current = f"{KEY_PREFIX}{key}:{number}"
-            pipe.incr(current)
+            pipe.incrby(current, cost)
             pipe.expire(current, 2 * window)
             pipe.get(f"{KEY_PREFIX}{key}:{number - 1}")
         replies = pipe.execute()
@@ -134,12 +136,12 @@ class RateLimiter:
                 log.warning("Rate limits in memory: Redis failed (%s)", type(error).__name__)
         return getattr(self.memory, method)(*args)
 
-    def allow(self, scope: str, address: str, conversation: str) -> bool:
-        """Counts one request of `scope` ("message", "feedback") from `address` in
-        `conversation`; False when either is over its limit."""
+    def allow(self, scope: str, address: str, conversation: str, cost: int = 1) -> bool:
+        """Counts a request of `scope` ("message", "feedback") from `address` in
+        `conversation`, as `cost` units; False when either is over its limit."""
         window, now = self.limits.window_seconds, time.time()
         keys = [f"{scope}:addr:{address}", f"{scope}:conv:{conversation}"]
-        by_address, by_conversation = self._counters("hit", keys, window, now)
+        by_address, by_conversation = self._counters("hit", keys, window, now, cost)
         return (
             by_address <= self.limits.per_address
             and by_conversation <= self.limits.per_conversation

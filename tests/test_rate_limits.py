@@ -45,6 +45,11 @@ def test_an_address_over_its_limit_is_refused_in_any_conversation(limiter, scope
     assert limiter.allow(scope, "198.51.100.3", "conv-x")
 
 
+def test_a_costly_request_uses_up_the_limit_sooner(limiter, scope):
+    assert limiter.allow(scope, "198.51.100.6", "conv-long", cost=2)
+    assert not limiter.allow(scope, "198.51.100.6", "conv-long", cost=2)
+
+
 def test_two_instances_share_the_counts_in_redis(scope):
     """As two Rasa instances behind nginx: a client cannot spread its messages over them."""
     first, second = RateLimiter(LIMITS, REDIS_URL), RateLimiter(LIMITS, REDIS_URL)

@@ -4,8 +4,10 @@ in tests/system/test_hostile_input.py)."""
 import pytest
 
 from bot.channels.visitor_messages import (
+    COST_CHARS,
     MAX_MESSAGE_CHARS,
     channel_message,
+    message_cost,
     plain_text,
     refusal_for,
 )
@@ -52,3 +54,12 @@ def test_the_unavailable_reply_gives_the_clinic_phone(monkeypatch):
         assert "(555) 321-7654" in channel_message("assistant_unavailable")
     finally:
         get_settings.cache_clear()
+
+
+def test_a_long_message_counts_as_several_against_the_limits():
+    assert message_cost("is ketamine addictive?") == 1
+    assert message_cost("x" * COST_CHARS) == 1
+    assert message_cost("x" * (COST_CHARS + 1)) == 2
+    assert message_cost("x" * MAX_MESSAGE_CHARS) == 8
+    # A longer one is refused for its length before the NLU reads it: it costs no more.
+    assert message_cost("x" * (MAX_MESSAGE_CHARS + 1)) == 1

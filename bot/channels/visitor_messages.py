@@ -11,9 +11,9 @@ Rasa handles it.
   length is checked before anything else is done with the text, and no request body over
   MAX_BODY_BYTES is read at all (413), so a huge message costs next to nothing.
 - Per-client limits (bot/rate_limits.py): over its address's or its conversation's limit, a
-  message gets a "please slow down" reply instead of the NLU. Never the crisis reply, though:
-  a message the crisis patterns recognise still gets it. The conversation's first such message
-  runs the whole turn as usual (the reply, and the urgent handoff the tracker store opens);
+  message gets a "please slow down" reply instead of the NLU; a long message counts as several
+  (message_cost). Never the crisis reply, though: a message the crisis patterns recognise
+  still gets it. The conversation's first such message runs the whole turn as usual (the reply, and the urgent handoff the tracker store opens);
   later ones get the crisis text straight away, without the NLU, so a flood of them stays cheap
   and the conversation already has its handoff.
 - Never silence: when Rasa's answer does not come within REPLY_TIMEOUT_SECONDS, or the turn ends
@@ -90,6 +90,18 @@ def refusal_for(text: str) -> str | None:
     return None
 
 
+# A message counts against its client's limits as one unit per started COST_CHARS characters:
+# the NLU's work grows with the length (a message of MAX_MESSAGE_CHARS made-up words costs it
+# about four short questions, measured), so long ones use up a limit sooner.
+COST_CHARS = 250
+
+
+def message_cost(text: str) -> int:
+    if len(text) > MAX_MESSAGE_CHARS:
+        return 1  # refused for its length, never read by the NLU
+    return max(1, -(-len(text) // COST_CHARS))
+
+
 def cap_request_bodies(blueprint: Blueprint) -> None:
     """Makes the Rasa server refuse (413) any request body over MAX_BODY_BYTES instead of
     Sanic's 100 MB, before it is read: the server reads the cap for each new connection."""
@@ -120,7 +132,7 @@ async def answer_visitor(
     """Hands the message to Rasa (or refuses it) and makes sure the visitor gets a reply.
     False when the reply is the "try again" apology: Rasa did not answer."""
     text = message.text or ""
-    if not shared_limiter().allow("message", address, message.sender_id):
+    if not shared_limiter().allow("message", address, message.sender_id, message_cost(text)):
         reply = limited_reply(text, message.sender_id)
         if reply is not None:
             await message.output_channel.send_text_message(message.sender_id, reply)
