@@ -75,6 +75,7 @@ bench: model nginx
 	@$(BIN)/python bench/bench.py
 	@$(BIN)/python bench/bench_scale.py
 	@$(BIN)/python bench/bench_scale.py --think 3 --levels 20,100 --skip-baseline
+	@$(BIN)/python bench/bench_attack.py
 
 lint: setup
 	@$(BIN)/ruff check bot actions tests bench

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -30,6 +31,9 @@ from bot.runner import Supervisor, child_environment, process_specs  # noqa: E40
 from bot.settings import PROJECT_ROOT, settings_from_env  # noqa: E402
 
 QUESTIONS = PROJECT_ROOT / "tests" / "eval" / "questions.yml"
+# Every simulated visitor comes from this one machine: the per-client limits (bot/rate_limits.py)
+# are off here, and measured under attack in bench_attack.py.
+NO_RATE_LIMITS = {"RATE_LIMIT_PER_ADDRESS": "10000000", "RATE_LIMIT_PER_CONVERSATION": "10000000"}
 
 
 def free_port() -> int:
@@ -111,15 +115,10 @@ def time_training() -> float:
         return time.perf_counter() - started
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--turns", type=int, default=500)
-    parser.add_argument("--conversations", type=int, default=20)
-    parser.add_argument("--turns-each", type=int, default=25)
-    parser.add_argument("--skip-training", action="store_true")
-    args = parser.parse_args()
-
-    texts = [item["text"] for item in yaml.safe_load(QUESTIONS.read_text())]
+@contextlib.contextmanager
+def running_assistant(env: dict[str, str]):
+    """An action server and a Rasa server of their own (SQLite in a temporary folder), with
+    `env` over the usual environment; yields (REST webhook URL, their supervisor)."""
     model = latest_model()
     with tempfile.TemporaryDirectory() as var_dir:
         settings = settings_from_env(
@@ -133,24 +132,34 @@ def main() -> int:
         # Crisis and eligibility questions reach the handoff actions, which need the tables.
         upgrade(settings.database_url)
         specs = [s for s in process_specs(settings) if s.name in ("actions", "rasa")]
-        supervisor = Supervisor(specs, child_environment(settings))
+        supervisor = Supervisor(specs, {**child_environment(settings), **env})
         print(f"Starting Rasa with {model.name}…", flush=True)
         supervisor.start()
         try:
             problem = supervisor.wait_until_ready()
             if problem:
-                print(f"error: {problem} did not start", file=sys.stderr)
-                return 1
-            url = f"{settings.rasa_url}/webhooks/rest/webhook"
-            asyncio.run(sequential(url, texts, 20))  # warm-up
-            timed = asyncio.run(sequential(url, texts, args.turns))
-            seq = [ms for _, ms in timed]
-            conc, throughput = asyncio.run(
-                concurrent(url, texts, args.conversations, args.turns_each)
-            )
-            memory = rss_mb(supervisor.children["rasa"].pid)
+                raise SystemExit(f"error: {problem} did not start")
+            yield f"{settings.rasa_url}/webhooks/rest/webhook", supervisor
         finally:
             supervisor.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--turns", type=int, default=500)
+    parser.add_argument("--conversations", type=int, default=20)
+    parser.add_argument("--turns-each", type=int, default=25)
+    parser.add_argument("--skip-training", action="store_true")
+    args = parser.parse_args()
+
+    texts = [item["text"] for item in yaml.safe_load(QUESTIONS.read_text())]
+    model = latest_model()
+    with running_assistant(NO_RATE_LIMITS) as (url, supervisor):
+        asyncio.run(sequential(url, texts, 20))  # warm-up
+        timed = asyncio.run(sequential(url, texts, args.turns))
+        seq = [ms for _, ms in timed]
+        conc, throughput = asyncio.run(concurrent(url, texts, args.conversations, args.turns_each))
+        memory = rss_mb(supervisor.children["rasa"].pid)
 
     results = {
         "machine": f"{os.cpu_count()} cores",

@@ -32,7 +32,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import percentile, rss_mb  # noqa: E402
+from bench import NO_RATE_LIMITS, percentile, rss_mb  # noqa: E402
 from bot.balancer import write_nginx_config  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.local_assistant import latest_model  # noqa: E402
@@ -156,7 +156,7 @@ def measure(
             specs = [s for s in process_specs(settings) if s.name != "web"]
         else:
             specs = baseline_specs(settings, baseline_model(), Path(folder))
-        env = {**child_environment(settings), "PYTHONPATH": str(PROJECT_ROOT)}
+        env = {**child_environment(settings), **NO_RATE_LIMITS, "PYTHONPATH": str(PROJECT_ROOT)}
         supervisor = Supervisor(specs, env)
         print(f"[{assistant}, {instances} instance(s)] starting…", flush=True)
         supervisor.start()
