@@ -125,3 +125,15 @@ def test_public_url_is_where_links_point_and_must_be_a_web_address():
     assert behind_proxy.public_base_url == "https://chat.example-clinic.org"
     with pytest.raises(SettingsError, match="PUBLIC_URL"):
         settings_from_env({"PUBLIC_URL": "chat.example-clinic.org"})
+
+
+def test_rate_limit_settings_have_defaults_and_refuse_nonsense():
+    settings = settings_from_env({})
+    assert (settings.rate_limit_per_address, settings.rate_limit_per_conversation) == (120, 20)
+    assert settings.rate_limit_window_seconds == 60
+    custom = settings_from_env({"RATE_LIMIT_PER_ADDRESS": "300", "RATE_LIMIT_WINDOW_SECONDS": "10"})
+    assert (custom.rate_limit_per_address, custom.rate_limit_window_seconds) == (300, 10)
+    with pytest.raises(SettingsError, match="RATE_LIMIT_PER_CONVERSATION must be .* such as 20"):
+        settings_from_env({"RATE_LIMIT_PER_CONVERSATION": "0"})
+    with pytest.raises(SettingsError, match="RATE_LIMIT_WINDOW_SECONDS must be"):
+        settings_from_env({"RATE_LIMIT_WINDOW_SECONDS": "a minute"})
