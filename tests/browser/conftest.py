@@ -35,8 +35,12 @@ def running_site(settings, specs, env):
 
     from bot.runner import Supervisor
     from bot.web import create_app
+    from tests.system.conftest import NO_RATE_LIMITS
 
-    supervisor = Supervisor([spec for spec in specs if spec.name != "web"], env)
+    # Every browser test writes from this machine; the limits are tested in tests/system.
+    supervisor = Supervisor(
+        [spec for spec in specs if spec.name != "web"], {**env, **NO_RATE_LIMITS}
+    )
     supervisor.start()
     server = make_server("127.0.0.1", settings.web_port, create_app(settings), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

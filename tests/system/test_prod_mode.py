@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from bot.db.migrate import upgrade
 from tests.conftest import free_prod_mode_ports
-from tests.system.conftest import CLINIC_ENV
+from tests.system.conftest import CLINIC_ENV, NO_RATE_LIMITS
 from tests.system.private_services import private_postgres, private_redis
 from tests.system.test_serve import Serve
 from tests.system.visitors import Conversation, Visitor, run_visitors
@@ -121,6 +121,8 @@ def deployment(model_path, tmp_path_factory):
             "NOTIFY_EMAILS": "",
             "NOTIFY_WEBHOOK_URL": "",
             "LOG_LEVEL": "WARNING",
+            # 100 simulated visitors, all from this machine through nginx.
+            **NO_RATE_LIMITS,
         }
         serve = Serve(env, "--prod")
         try:
