@@ -261,6 +261,11 @@ _MEDICATION_NAMES = _alternatives(
     adhd (?:meds|medications?|medicines?|pills|tablets) |
     methadone | suboxone | subutex | sublocade | brixadi | zubsolv | buprenorphine |
     naltrexone | vivitrol | opioids? |
+    gabapentin | neurontin | pregabalin | lyrica | topiramate | topamax | vilazodone | viibryd |
+    zopiclone | eszopiclone | lunesta | hydroxyzine | buspirone | buspar | clonidine | prazosin |
+    levothyroxine | synthroid | thyroid (?:meds|medications?|medicines?|pills|tablets) |
+    prednisone | steroids | birth control | contraceptive pills? |
+    hormone replacement | testosterone | insulin | metformin | ozempic | semaglutide |
     opiates? | oxycodone | oxycontin | tramadol |
     blood thinners? | warfarin | coumadin | eliquis | xarelto | beta ?blockers? | propranolol |
     metoprolol | atenolol | lisinopril | amlodipine | losartan |
@@ -294,6 +299,8 @@ _CONDITIONS = _alternatives(
     heart (?:disease|condition|failure|murmur|defect|surgery|valve|arrhythmia) |
     (?:bad|weak|dodgy) heart | cardiac (?:condition|disease|history|problems?|issues?) |
     arrhythmia | afib | a fib | atrial fibrillation | pacemaker | angina | cardiomyopathy |
+    tachycardia | aneurysm | sleep apnea | sleep apnoea | hyperthyroid\w* | overactive thyroid |
+    (?:brain|head) injury | intracranial pressure | copd |
     coronary (?:artery )?disease | irregular heart ?beat |
     liver (?:disease|failure|damage|cirrhosis) | cirrhosis |
     alcoholic | alcoholism | alcohol (?:problems?|issues?|abuse|addiction|dependence) |
@@ -354,7 +361,7 @@ _PREGNANCY = _alternatives(
     trying for (?:a baby|a child|kids) | ttc | ivf | fertility treatment |
     breast ?feed\w* | breast ?fed | lactating | postpartum | post partum |
     (?:am|is|still|currently) nursing | nursing (?:my|a|the|our|her) \w+ |
-    nursing (?:mom|mum|mother)s? |
+    nursing (?:mom|mum|mother)s? | breast ?milk | pump and dump | unborn | fertility |
     just had a baby | new mom | newborn
     """
 )
@@ -470,6 +477,15 @@ _GENERAL_CANDIDACY = re.compile(
     r"|is eligible|is suitable|is a good fit) (?:have|do|get|take|try|receive|use|be given"
     r"|undergo|for)\b"
     r"|contraindicat\w*|exclusion criteria|excluded from|(?:not|never) (?:be )?allowed to have"
+    r"|(?:drug|medication|medicine|prescription) interactions?"
+    r"|(?:what|which|any|other) (?:\w+ )?(?:meds|medications?|medicines?|drugs|prescriptions"
+    r"|supplements|pills)(?: \w+){0,3} (?:interact\w*|mix\w*|clash\w*|interfer\w*"
+    r"|(?:do not|can not|should not|must not|would not|will not) (?:mix|go|combine))"
+    r"|tell (?:my|the|your|our|a) (?:\w+ )?(?:doctor|provider|gp|psychiatrist|prescriber"
+    r"|physician|nurse|clinician)s? (?:\w+ )?before"
+    r"|(?:skip|pause|hold off|stop|come off) (?:on )?(?:my|his|her|our|your) (?:\w+ )?(?:meds"
+    r"|medications?|medicines?|prescriptions?|pills)"
+    r"|(?:my|his|her|our) (?:\w+ )?prescriptions? (?:\w+ )?(?:affect|interfere|matter|change)"
     r"|reasons? (?:i|you|someone|people|a person|he|she) (?:should not|shouldnt|should never"
     r"|can not|must not|could not) (?:try|have|do|take|get|use|start)"
     r"|(?:am i|is (?:he|she)|are (?:we|they)) (?:a )?(?:good |right |suitable |bad )?(?:fit|match)"

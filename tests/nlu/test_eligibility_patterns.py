@@ -31,6 +31,10 @@ TEST_PATH = PROJECT_ROOT / "tests" / "eval" / "questions.yml"
 ELIGIBILITY = "eligibility_handoff"
 
 PERSONAL_ELIGIBILITY = [
+    "I take gabapentin for nerve pain, is that ok with KAP",
+    "my mom has tachycardia, can she do this",
+    "will my prescription affect the ketamine",
+    "should I skip my meds on the day of the session",
     # psychiatric conditions, self and family
     "I have bipolar disorder, can I start KAP?",
     "diagnosed bipolar II in 2019 - does that mean no ketamine for me",
@@ -160,6 +164,13 @@ GENERAL_ELIGIBILITY = [
     "does lamictal blunt the effect of ketamine?",
     "can you take other medications with ketamine?",
     "could ketamine worsen ADHD",
+    # which medicines interact turns on what the visitor takes
+    "what meds don't mix with ketamine",
+    "which medications interact with ketamine?",
+    "any drug interactions I should know about?",
+    "what should I tell my doctor before starting ketamine",
+    "is it bad for an unborn baby",
+    "does ketamine get into breast milk",
 ]
 
 GENERAL_OR_OTHER = [
@@ -206,6 +217,8 @@ GENERAL_OR_OTHER = [
     "my partner is at a concert tonight, can i come alone",
     "how much will my sessions cost",
     "can i talk to a real person",
+    "do I take the pill or a lozenge",
+    "what medication is used in KAP?",
     "stop",
     "hello",
 ]
