@@ -6,12 +6,12 @@ This channel keeps everything else of Rasa's (events, session persistence, the /
 and gives the server the origins in CORS_ORIGINS, so Engine.IO refuses a polling request or a
 websocket handshake from any other origin and answers allowed ones with the CORS headers the
 widget needs. Messages are handled as bot/channels/visitor_messages.py says (no intents from
-the visitor, no silence).
+the visitor, no silence), in the conversation the server gave the connection
+(bot/channels/sessions.py), whatever id a message names.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,18 +19,10 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
-from bot.channels.visitor_messages import (
-    MAX_BODY_BYTES,
-    SENDER_ID,
-    answer_visitor,
-    cap_request_bodies,
-)
+from bot.channels import sessions
+from bot.channels.visitor_messages import MAX_BODY_BYTES, answer_visitor, cap_request_bodies
 from bot.client_address import client_address
 from bot.settings import get_settings
-
-
-def _is_sender_id(value: Any) -> bool:
-    return isinstance(value, str) and SENDER_ID.match(value) is not None
 
 
 class CountingSocketIOOutput(SocketIOOutput):
@@ -65,19 +57,31 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         # These replace Rasa's handlers, which take metadata from the visitor and fail on data
         # that is not an object with text.
         @self.sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: str, data: Any) -> None:
-            wanted = data.get("session_id") if isinstance(data, dict) else None
-            session_id = wanted if _is_sender_id(wanted) else uuid.uuid4().hex
+        async def session_request(sid: str, data: Any = None) -> None:
+            # A request without data (emit("session_request")) gets a new conversation too.
+            # The server names the conversation (bot/channels/sessions.py): a client continues
+            # one only with the token it was given for it.
+            session = sessions.resume(data)
+            bound = await self.sio.get_session(sid, namespace=self.namespace)
+            previous = bound.get("session_id")
+            if previous and previous != session.session_id:
+                self.sio.leave_room(sid, previous, namespace=self.namespace)
+            bound["session_id"] = session.session_id
+            await self.sio.save_session(sid, bound, namespace=self.namespace)
             if self.session_persistence:
-                self.sio.enter_room(sid, session_id, namespace=self.namespace)
-            await self.sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+                self.sio.enter_room(sid, session.session_id, namespace=self.namespace)
+            confirm = {"session_id": session.session_id, "session_token": session.token}
+            await self.sio.emit("session_confirm", confirm, room=sid, namespace=self.namespace)
 
         @self.sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Any) -> None:
             if not isinstance(data, dict) or not isinstance(data.get("message"), str):
                 return
-            session_id = data.get("session_id") if self.session_persistence else sid
-            if not _is_sender_id(session_id):
+            # The conversation this connection was given; a message naming another one (Rasa's
+            # clients send the id with each message) is ignored, as one without a session.
+            bound = await self.sio.get_session(sid, namespace=self.namespace)
+            session_id = bound.get("session_id") if self.session_persistence else sid
+            if not session_id or data.get("session_id", session_id) != session_id:
                 return
             output = CountingSocketIOOutput(self.sio, self.bot_message_evt)
             message = UserMessage(data["message"], output, session_id, input_channel=self.name())

@@ -4,13 +4,11 @@ clinic page, talking to the real Rasa server (socket.io channel) and action serv
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 
 import pytest
 import requests
-import sqlalchemy as sa
 
 from bot.db.migrate import upgrade
 from bot.db.models import AnswerFeedback
@@ -19,6 +17,7 @@ from bot.runner import child_environment, process_specs
 from bot.settings import PROJECT_ROOT, get_settings, settings_from_env
 from tests.browser.conftest import running_site
 from tests.conftest import free_port
+from tests.db.conversations import stored_user_texts
 
 pytestmark = pytest.mark.slow
 
@@ -150,16 +149,7 @@ def user_messages_stored(settings, conversation_id, expected_count=None) -> list
 
 
 def _user_messages(settings, conversation_id) -> list[str]:
-    engine = sa.create_engine(settings.database_url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user'"),
-                {"s": conversation_id},
-            ).scalars()
-            return [json.loads(row)["text"] for row in rows]
-    finally:
-        engine.dispose()
+    return stored_user_texts(settings.database_url, conversation_id)
 
 
 def serious_accessibility_violations(page) -> list:
@@ -258,13 +248,14 @@ def test_rate_an_answer_then_delete_the_conversation(site, page):
     page.get_by_role("button", name="Delete", exact=True).click()
     expect(page.locator(".kapw-msg")).to_have_count(0)
     assert user_messages_stored(settings, conversation_id) == []
-    fresh = page.evaluate(f"JSON.parse(localStorage.getItem('{SESSION_KEY}'))")
-    assert fresh != conversation_id
-    # The fresh session works: the next question gets its answer under the new id.
+    # The fresh session works: the next question gets its answer under the new id, which the
+    # server gave on reconnecting.
     ask(page, "Is ketamine addictive?")
     expect(page.get_by_role("log", name="Conversation")).to_contain_text(
         "dependent", timeout=60_000
     )
+    fresh = page.evaluate(f"JSON.parse(localStorage.getItem('{SESSION_KEY}'))")
+    assert fresh != conversation_id
     assert user_messages_stored(settings, fresh, 1) == ["Is ketamine addictive?"]
 
 

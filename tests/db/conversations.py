@@ -69,3 +69,24 @@ class Conversation:
 
     async def save(self, store: SQLTrackerStore) -> None:
         await store.save(DialogueStateTracker.from_events(self.sender, self.events))
+
+
+def stored_user_texts(database_url: str, sender: str) -> list[str]:
+    """The visitor's messages that the tracker store holds for `sender`, in order."""
+    import json
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT data FROM events WHERE sender_id = :s AND type_name = 'user'"
+                    " ORDER BY id"
+                ),
+                {"s": sender},
+            ).scalars()
+            return [json.loads(row)["text"] for row in rows]
+    finally:
+        engine.dispose()

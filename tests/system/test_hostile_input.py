@@ -148,9 +148,9 @@ def test_hostile_socketio_messages(servers):
             arrived.notify_all()
 
     @client.on("session_confirm")
-    def on_confirm(session_id):
+    def on_confirm(data):
         with arrived:
-            confirmed.append(session_id)
+            confirmed.append(data["session_id"])
             arrived.notify_all()
 
     origin = "http://127.0.0.1:8080"  # allowed by default (CORS_ORIGINS)
@@ -165,53 +165,62 @@ def test_hostile_socketio_messages(servers):
     @settings(max_examples=SOCKETIO_CASES, **HYPOTHESIS)
     @given(text=st.one_of(texts, not_text), extra=st.one_of(st.none(), not_text))
     def one(text, extra):
-        session = f"hostile-sio-{next(numbers)}"
-        current["session"] = session
-        client.emit("session_request", {"session_id": session})
-        assert wait(lambda: session in confirmed)
+        session = new_session({"session_id": f"hostile-sio-{next(numbers)}"})
         data = {"message": text, "session_id": session, "metadata": extra}
         client.emit("user_uttered", data)
         if isinstance(text, str):
             assert wait(lambda: replies.get(session)), f"no reply to {text[:80]!r}"
             for reply in replies[session]:
                 no_stack_trace(json.dumps(reply))
-        # Something that is not text is ignored; a bad session id is not accepted either.
+        # Something that is not text is ignored; a bad session request gets a new conversation.
         client.emit("user_uttered", {"message": "hi", "session_id": extra})
-        client.emit("session_request", extra)
+        new_session(extra)
+
+    def new_session(request) -> str:
+        """The conversation the server gives in answer to `request` (never the one it names)."""
+        asked = len(confirmed)
+        client.emit("session_request", request)
+        assert wait(lambda: len(confirmed) > asked)
+        current["session"] = confirmed[-1]
+        return confirmed[-1]
 
     try:
         one()
         # The connection survived all of it and still gets answers.
-        current["session"] = "hostile-sio-after"
-        client.emit("session_request", {"session_id": "hostile-sio-after"})
-        assert wait(lambda: "hostile-sio-after" in confirmed)
-        client.emit(
-            "user_uttered", {"message": "is ketamine addictive?", "session_id": "hostile-sio-after"}
-        )
-        assert wait(lambda: replies.get("hostile-sio-after"))
+        after = new_session({"session_id": "hostile-sio-after"})
+        client.emit("user_uttered", {"message": "is ketamine addictive?", "session_id": after})
+        assert wait(lambda: replies.get(after))
     finally:
         client.disconnect()
-    assert_nothing_injected_or_oversized(database_url, "hostile-sio-%")
+    assert_nothing_injected_or_oversized(database_url, confirmed)
     assert_still_answering(rasa_url)
 
 
-def assert_nothing_injected_or_oversized(database_url: str, senders: str) -> None:
+def assert_nothing_injected_or_oversized(database_url: str, senders: str | list[str]) -> None:
+    """`senders`: a LIKE pattern, or the conversation ids the server gave."""
+    if isinstance(senders, str):
+        match, params = "LIKE :senders", {}
+    else:
+        match, params = "IN :senders", {"expanding": True}
+
+    def query(sql: str) -> sa.TextClause:
+        return sa.text(sql.replace("MATCHES", match)).bindparams(
+            sa.bindparam("senders", senders, **params)
+        )
+
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
         rows = connection.execute(
-            sa.text("SELECT type_name, data FROM events WHERE sender_id LIKE :senders"),
-            {"senders": senders},
+            query("SELECT type_name, data FROM events WHERE sender_id MATCHES")
         ).all()
         bookings = connection.execute(
-            sa.text("SELECT count(*) FROM kap_bookings WHERE conversation_id LIKE :senders"),
-            {"senders": senders},
+            query("SELECT count(*) FROM kap_bookings WHERE conversation_id MATCHES")
         ).scalar()
         handoffs = connection.execute(
-            sa.text(
+            query(
                 "SELECT count(*) FROM kap_handoffs"
-                " WHERE reason != 'crisis' AND conversation_id LIKE :senders"
-            ),
-            {"senders": senders},
+                " WHERE reason != 'crisis' AND conversation_id MATCHES"
+            )
         ).scalar()
     engine.dispose()
     assert rows, "nothing was stored at all"

@@ -106,10 +106,19 @@ def socketio_exchange(rasa_url: str, text: str) -> list[str]:
         replies.append(data.get("text", ""))
         got_reply.set()
 
+    confirmed: list[str] = []
+    got_session = threading.Event()
+
+    @client.on("session_confirm")
+    def on_session_confirm(data):
+        confirmed.append(data["session_id"])  # the server names the conversation
+        got_session.set()
+
     client.connect(rasa_url, socketio_path="/socket.io", transports=["polling"])
     try:
-        client.emit("session_request", {"session_id": "socketio-visitor-0001"})
-        client.emit("user_uttered", {"message": text, "session_id": "socketio-visitor-0001"})
+        client.emit("session_request", {})
+        assert got_session.wait(timeout=60), "no session_confirm within 60 s"
+        client.emit("user_uttered", {"message": text, "session_id": confirmed[0]})
         assert got_reply.wait(timeout=60), "no bot_uttered event within 60 s"
     finally:
         client.disconnect()

@@ -14,6 +14,7 @@
   var HOST = new URL(".", script.src).href; // the web app that served widget.js
   var BOT_URL = script.getAttribute("data-bot-url") || HOST;
   var KEY_SESSION = "kapw.session";
+  var KEY_TOKEN = "kapw.sessionToken";
   var KEY_OPEN = "kapw.open";
   var KEY_ACTIVE = "kapw.lastActive";
   // On a shared computer the next person must not find this conversation: after a day without
@@ -45,13 +46,20 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
+  // The server names the conversation and signs it (session_confirm); until it has, sessionId is
+  // null. Only with its token can this browser continue the conversation after a reload.
   var sessionId = load(KEY_SESSION, null);
+  var sessionToken = load(KEY_TOKEN, null);
   if (sessionId && Date.now() - load(KEY_ACTIVE, 0) > FORGET_AFTER_MS) {
     store("kapw.history." + sessionId, undefined);
     store("kapw.queue." + sessionId, undefined);
-    sessionId = null;
+    forgetSession();
   }
-  if (!sessionId) { sessionId = newId(); store(KEY_SESSION, sessionId); }
+  function forgetSession() {
+    sessionId = sessionToken = null;
+    store(KEY_SESSION, undefined);
+    store(KEY_TOKEN, undefined);
+  }
   // Rasa's socket.io channel never re-sends a conversation, so the visible history lives here;
   // the queue holds what the visitor typed until the server acknowledged it.
   function historyKey() { return "kapw.history." + sessionId; }
@@ -255,9 +263,11 @@
     socket.on("connect", function () {
       confirmed = false;
       showState("Connecting…", false);
-      socket.emit("session_request", { session_id: sessionId });
+      socket.emit("session_request", { session_id: sessionId, session_token: sessionToken });
     });
-    socket.on("session_confirm", function () {
+    socket.on("session_confirm", function (data) {
+      if (!data || typeof data.session_id !== "string" || typeof data.session_token !== "string") return;
+      adopt(data.session_id, data.session_token);
       confirmed = true;
       showState("Online", true);
       flush();
@@ -265,6 +275,20 @@
     socket.on("disconnect", offline);
     socket.on("connect_error", offline);
     socket.on("bot_uttered", receive);
+  }
+
+  // The conversation the server gave: what is on screen and still queued carries over to it
+  // (a first visit, or an old conversation the server no longer continues).
+  function adopt(id, token) {
+    if (id !== sessionId) {
+      store(historyKey(), undefined);
+      store(queueKey(), undefined);
+      sessionId = id;
+      save();
+    }
+    sessionToken = token;
+    store(KEY_SESSION, sessionId);
+    store(KEY_TOKEN, sessionToken);
   }
 
   function offline() {
@@ -355,8 +379,7 @@
     post("api/conversations/delete", { conversation_id: sessionId }).then(function () {
       store(historyKey(), undefined);
       store(queueKey(), undefined);
-      sessionId = newId();
-      store(KEY_SESSION, sessionId);
+      forgetSession(); // the server gives the new conversation on reconnecting
       history = []; queue = []; inFlight = null;
       redraw();
       closeConfirm();
