@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli_staff import staff_account_commands
 from bot.settings import PROJECT_ROOT, SettingsError, get_settings
 
 # TensorFlow (imported by Rasa and spaCy) logs at import time unless told not to before.
@@ -701,7 +702,7 @@ def purge(days: int, force: bool) -> None:
 # --- Staff console accounts -------------------------------------------------------------------
 
 
-@main.group()
+@main.group(commands=staff_account_commands())
 def staff() -> None:
     """Accounts for the staff console (/staff on the web app)."""
 

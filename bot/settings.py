@@ -128,7 +128,7 @@ class Settings:
     # Per-client limits on the public entry points (bot/rate_limits.py): messages (or feedback
     # votes) per client address and per conversation within a sliding window of this many
     # seconds. In Redis when redis_url is set, so they hold across Rasa instances.
-    rate_limit_per_address: int = 120
+    rate_limit_per_address: int = 60
     rate_limit_per_conversation: int = 20
     rate_limit_window_seconds: int = 60
 
@@ -361,7 +361,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         rasa_api_token=env.get("RASA_API_TOKEN", "").strip(),
         trust_proxy=_bool(env, "TRUST_PROXY", False),
         rate_limit_per_address=_bounded_int(
-            env, "RATE_LIMIT_PER_ADDRESS", Settings.rate_limit_per_address, 1, 10**7, "120"
+            env, "RATE_LIMIT_PER_ADDRESS", Settings.rate_limit_per_address, 1, 10**7, "60"
         ),
         rate_limit_per_conversation=_bounded_int(
             env, "RATE_LIMIT_PER_CONVERSATION", Settings.rate_limit_per_conversation, 1, 10**7, "20"

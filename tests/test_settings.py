@@ -129,7 +129,7 @@ def test_public_url_is_where_links_point_and_must_be_a_web_address():
 
 def test_rate_limit_settings_have_defaults_and_refuse_nonsense():
     settings = settings_from_env({})
-    assert (settings.rate_limit_per_address, settings.rate_limit_per_conversation) == (120, 20)
+    assert (settings.rate_limit_per_address, settings.rate_limit_per_conversation) == (60, 20)
     assert settings.rate_limit_window_seconds == 60
     custom = settings_from_env({"RATE_LIMIT_PER_ADDRESS": "300", "RATE_LIMIT_WINDOW_SECONDS": "10"})
     assert (custom.rate_limit_per_address, custom.rate_limit_window_seconds) == (300, 10)

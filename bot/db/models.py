@@ -145,11 +145,32 @@ class StaffUser(Base):
     role = sa.Column(sa.String(16), nullable=False, default="staff")
     active = sa.Column(sa.Boolean, nullable=False, default=True)
     created_at = sa.Column(UTCDateTime(), nullable=False, default=utc_now)
-    failed_logins = sa.Column(sa.Integer, nullable=False, default=0)
-    locked_until = sa.Column(UTCDateTime(), nullable=True)
     last_login_at = sa.Column(UTCDateTime(), nullable=True)
+    # Raised whenever every session of the account must end (sign-out, deactivation, a password
+    # change or reset, a new role); a session holding an older value is refused.
+    session_version = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    # Set by a password reset: the next sign-in must choose a new password before anything else.
+    must_change_password = sa.Column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
 
     __table_args__ = (sa.CheckConstraint(f"role IN {ROLES}", name="ck_kap_staff_users_role"),)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins counted per key (bot/login_throttle.py). Keys and account names are
+    stored hashed: a name that matches no account may be a password typed in the wrong box."""
+
+    __tablename__ = "kap_login_throttle"
+
+    key = sa.Column(sa.String(64), primary_key=True)
+    account_hash = sa.Column(sa.String(64), nullable=True, index=True)
+    failures = sa.Column(sa.Integer, nullable=False, default=0)
+    blocked_until = sa.Column(UTCDateTime(), nullable=True)
+    # An address that signed in to the account: the looser per-account and per-address limits
+    # do not apply to it until then.
+    known_until = sa.Column(UTCDateTime(), nullable=True)
+    updated_at = sa.Column(UTCDateTime(), nullable=False, default=utc_now, index=True)
 
 
 class AuditEntry(Base):

@@ -23,13 +23,15 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     if test_config:
         app.config.update(test_config)
 
-    # staff_content adds its routes to the staff blueprint, so it is imported before that is used.
+    # staff_admin and staff_content add their routes to the staff blueprint: imported before
+    # that is registered.
     from bot.web import (  # noqa: F401
         chat,
         headers,
         health,
         security,
         staff,
+        staff_admin,
         staff_content,
         visitor_calendar,
         widget,

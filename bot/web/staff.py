@@ -52,23 +52,18 @@ from bot.handoffs import (
     transcript_as_text,
 )
 from bot.scheduling import format_slot
-from bot.staff_accounts import LoginError, authenticate
-from bot.web import clinic_calendar
+from bot.staff_accounts import LoginError, Throttled, account, sign_in, sign_out
+from bot.web import clinic_calendar, staff_sessions
 from bot.web.security import csrf
+from bot.web.staff_sessions import StaffIdentity
 
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
 
 PUBLIC_ENDPOINTS = {"staff.login"}
+# Open to an account that must choose a new password before anything else.
+PASSWORD_CHANGE_ENDPOINTS = {"staff.change_password", "staff.logout"}
 LIST_LIMIT = 500
-AUDIT_LIMIT = 200
-SESSION_USER_KEY = "staff_user_id"
-
-
-@dataclass(frozen=True)
-class StaffIdentity:
-    id: int
-    username: str
-    role: str
+AUDIT_PAGE_SIZE = 100
 
 
 def _database_url() -> str | None:
@@ -87,17 +82,12 @@ def _me() -> StaffIdentity:
 
 
 def _current_user() -> StaffIdentity | None:
-    user_id = session.get(SESSION_USER_KEY)
-    if not isinstance(user_id, int):
-        return None
+    """The signed-in account, checked against the database and the clock on every request
+    (bot/web/staff_sessions.py); a session that has ended says why on the sign-in page."""
     with _db() as db:
-        user = db.get(StaffUser, user_id)
-        if user is None or not user.active:
-            identity = None
-        else:
-            identity = StaffIdentity(user.id, user.username, user.role)
-    if identity is None:
-        session.clear()
+        identity, ended = staff_sessions.current(db)
+    if ended is not None:
+        flash(staff_sessions.ENDED_MESSAGES[ended], "error")
     return identity
 
 
@@ -113,6 +103,8 @@ def require_sign_in():
                 target = request.full_path if request.query_string else request.path
                 return redirect(url_for("staff.login", next=target))
             abort(401)
+        if g.staff_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            return redirect(url_for("staff.change_password"))
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()  # a no-op for GET, HEAD and OPTIONS
     return None
@@ -183,57 +175,45 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-_LOGIN_ACTIONS = {"locked_now": "login_locked", "locked": "login_refused_locked"}
+def _login_page(status: int, error: str, next_target: str, username: str):
+    page = render_template(
+        "staff/login.html", next=next_target, error=error, username=username[:64]
+    )
+    return page, status
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
-    next_target = request.values.get("next")
+    next_target = request.values.get("next") or ""
     if request.method == "GET":
         if _current_user() is not None:
             return redirect(_safe_next(next_target))
-        return render_template("staff/login.html", next=next_target or "")
+        return render_template("staff/login.html", next=next_target)
 
     username = request.form.get("username", "")
-    password = request.form.get("password", "")
-    refused: LoginError | None = None
     with _db() as db:
-        try:
-            user = authenticate(db, username, password)
-        except LoginError as error:
-            refused = error
-            # An unknown username is not recorded: it may be a password typed in the wrong box.
-            audit.record(
-                db,
-                error.username or "anonymous",
-                _LOGIN_ACTIONS.get(error.reason, "login_failed"),
-                target=error.username,
-                detail=error.reason,
-            )
-        else:
-            identity = StaffIdentity(user.id, user.username, user.role)
-            audit.record(db, user.username, "login_succeeded", target=user.username)
-    if refused is not None:
-        return (
-            render_template(
-                "staff/login.html",
-                next=next_target or "",
-                error=refused.message,
-                username=username[:64],
-            ),
-            401,
-        )
-    # A fresh session on sign-in, so a session planted before it is worth nothing.
-    session.clear()
-    session.permanent = True
-    session[SESSION_USER_KEY] = identity.id
+        # sign_in returns a refusal rather than raising it: the failure it counted and audited
+        # must be committed.
+        outcome = sign_in(db, username, request.form.get("password", ""), _client_address())
+        if isinstance(outcome, StaffUser):
+            staff_sessions.start(outcome)
+    if isinstance(outcome, Throttled):
+        page = _login_page(429, outcome.message, next_target, username)
+        return (*page, {"Retry-After": str(outcome.seconds)})
+    if isinstance(outcome, LoginError):
+        return _login_page(401, outcome.message, next_target, username)
     return redirect(_safe_next(next_target))
+
+
+def _client_address() -> str:
+    # Behind the proxy (TRUST_PROXY) ProxyFix has already put the client's address here.
+    return request.remote_addr or "unknown"
 
 
 @blueprint.post("/logout")
 def logout():
     with _db() as db:
-        audit.record(db, _me().username, "logout", target=_me().username)
+        sign_out(db, account(db, _me().username))
     session.clear()
     flash("You are signed out.", "success")
     return redirect(url_for("staff.login"))
@@ -550,10 +530,32 @@ def bookings_calendar():
 @blueprint.get("/audit")
 @require_role("admin")
 def audit_log():
+    """Every entry stays reachable: pages of AUDIT_PAGE_SIZE, a filter by who and what, and
+    failed sign-ins for unknown names (anyone can make thousands) hidden unless asked for."""
+    wanted = audit.AuditFilter(
+        actor=request.args.get("actor", "").strip()[:64],
+        action=request.args.get("action", "").strip()[:64],
+        include_unknown_names=request.args.get("unknown") == "1",
+    )
+    number = request.args.get("page", "1")
+    number = int(number) if number.isdigit() and 0 < int(number) <= 100_000 else 1
     with _db() as db:
         audit.record(db, _me().username, "audit_viewed")
-        entries = audit.recent_entries(db, AUDIT_LIMIT)
-    return render_template("staff/audit.html", entries=entries, limit=AUDIT_LIMIT)
+        page = audit.page_of_entries(db, wanted, number, AUDIT_PAGE_SIZE)
+        actions = audit.actions_in_use(db)
+    # The filter again, for the paging links (empty fields left out).
+    here = {"actor": wanted.actor, "action": wanted.action}
+    here = {name: value for name, value in here.items() if value}
+    if wanted.include_unknown_names:
+        here["unknown"] = "1"
+    return render_template(
+        "staff/audit.html",
+        page=page,
+        wanted=wanted,
+        actions=actions,
+        size=AUDIT_PAGE_SIZE,
+        here=here,
+    )
 
 
 # --- Template helpers -------------------------------------------------------------------------
