@@ -11,14 +11,13 @@ import sys
 import pytest
 from argon2 import PasswordHasher
 
-from bot import audit
-from bot.db.models import AuditEntry, StaffUser
+from bot import audit, login_throttle
+from bot.db.models import AuditEntry, StaffUser, utc_now
 from bot.db.session import session_scope
+from bot.login_throttle import ACCOUNT, ADDRESS, PAIR, Throttled, wait_after
 from bot.settings import PROJECT_ROOT
 from bot.staff_accounts import (
-    LOCKOUT,
     LOGIN_REFUSED,
-    MAX_FAILED_LOGINS,
     AccountError,
     LoginError,
     authenticate,
@@ -42,13 +41,15 @@ def load(url: str, username: str) -> StaffUser:
         return get_user(session, username)
 
 
-def attempt(url: str, username: str, password: str, now: dt.datetime) -> LoginError | StaffUser:
+def attempt(
+    url: str, username: str, password: str, now: dt.datetime, address: str = "192.0.2.1"
+) -> LoginError | Throttled | StaffUser:
     """One sign-in attempt in its own transaction, committed even when refused (as the web app
     does), so the next attempt sees the counters."""
     with session_scope(url) as session:
         try:
-            return authenticate(session, username, password, now=now)
-        except LoginError as error:
+            return authenticate(session, username, password, address, now=now)
+        except (LoginError, Throttled) as error:
             return error
 
 
@@ -63,7 +64,7 @@ def test_create_user_stores_an_argon2_hash_not_the_password(database_url):
     assert stored.password_hash.startswith("$argon2id$")
     assert PASSWORD not in stored.password_hash
     assert PasswordHasher().verify(stored.password_hash, PASSWORD)
-    assert stored.failed_logins == 0 and stored.locked_until is None
+    assert stored.session_version == 0 and not stored.must_change_password
 
 
 @pytest.mark.parametrize(
@@ -94,7 +95,11 @@ def test_create_user_refuses_a_duplicate_username(alice):
     assert load(alice, "alice").role == "staff"
 
 
-# --- authenticate and lockout -----------------------------------------------------------------
+# --- authenticate and the sign-in throttle ----------------------------------------------------
+
+
+def seconds(value: float) -> dt.timedelta:
+    return dt.timedelta(seconds=value)
 
 
 def test_right_password_signs_in_and_records_the_time(alice):
@@ -110,51 +115,75 @@ def test_wrong_and_unknown_get_the_same_message(alice):
     assert str(wrong) == str(unknown) == wrong.message == LOGIN_REFUSED
     assert (wrong.reason, wrong.username) == ("wrong_password", "alice")
     assert (unknown.reason, unknown.username) == ("unknown_user", None)
-    assert load(alice, "alice").failed_logins == 1
 
 
-def test_five_failures_lock_the_account_even_against_the_right_password(alice):
-    for number in range(1, MAX_FAILED_LOGINS + 1):
-        error = attempt(alice, "alice", f"wrong guess {number}", T0 + dt.timedelta(seconds=number))
-        assert error.reason == ("locked_now" if number == MAX_FAILED_LOGINS else "wrong_password")
-    user = load(alice, "alice")
-    assert user.failed_logins == MAX_FAILED_LOGINS
-    assert user.locked_until == T0 + dt.timedelta(seconds=MAX_FAILED_LOGINS) + LOCKOUT
-
-    refused = attempt(alice, "alice", PASSWORD, user.locked_until - dt.timedelta(seconds=1))
-    assert isinstance(refused, LoginError)
-    assert refused.reason == "locked" and refused.message == LOGIN_REFUSED
-    assert load(alice, "alice").locked_until == user.locked_until  # not extended, not lifted
+def test_the_wait_doubles_after_the_free_failures_up_to_its_cap():
+    assert [wait_after(PAIR, n).total_seconds() for n in range(4, 9)] == [0, 5, 10, 20, 40]
+    assert wait_after(PAIR, 40) == PAIR.longest_wait == dt.timedelta(hours=1)
+    assert wait_after(ACCOUNT, 9) == dt.timedelta(0) and wait_after(ACCOUNT, 30).seconds == 60
+    assert wait_after(ADDRESS, 10_000) == dt.timedelta(minutes=5)
 
 
-def test_lockout_runs_out_after_fifteen_minutes(alice):
-    for _ in range(MAX_FAILED_LOGINS):
-        attempt(alice, "alice", "wrong guess", T0)
-    locked_until = load(alice, "alice").locked_until
-    assert locked_until == T0 + dt.timedelta(minutes=15)
-
-    user = attempt(alice, "alice", PASSWORD, locked_until + dt.timedelta(seconds=1))
-    assert isinstance(user, StaffUser)
-    after = load(alice, "alice")
-    assert after.failed_logins == 0 and after.locked_until is None
-
-
-def test_after_a_lockout_the_count_starts_again(alice):
-    for _ in range(MAX_FAILED_LOGINS):
-        attempt(alice, "alice", "wrong guess", T0)
-    later = T0 + LOCKOUT + dt.timedelta(minutes=1)
-    error = attempt(alice, "alice", "wrong again", later)
-    assert error.reason == "wrong_password"
-    user = load(alice, "alice")
-    assert user.failed_logins == 1 and user.locked_until is None
+def test_failures_from_one_address_make_that_address_wait_not_the_owner(alice):
+    for number in range(PAIR.free_failures):
+        error = attempt(alice, "alice", f"guess {number}", T0, address="203.0.113.66")
+        assert isinstance(error, LoginError) and error.reason == "wrong_password"
+    # The stranger's address now waits, even with the right password...
+    throttled = attempt(alice, "alice", PASSWORD, T0, address="203.0.113.66")
+    assert isinstance(throttled, Throttled)
+    assert throttled.message == "Too many sign-in attempts. Try again in 5 seconds."
+    # ...but the owner's address does not, and neither does the stranger's once the wait is over.
+    assert isinstance(attempt(alice, "alice", PASSWORD, T0, address="198.51.100.7"), StaffUser)
+    after_the_wait = attempt(alice, "alice", PASSWORD, T0 + seconds(5.5), address="203.0.113.66")
+    assert isinstance(after_the_wait, StaffUser)
 
 
-def test_a_success_resets_the_failure_count(alice):
-    for _ in range(MAX_FAILED_LOGINS - 1):
-        attempt(alice, "alice", "wrong guess", T0)
-    assert isinstance(attempt(alice, "alice", PASSWORD, T0), StaffUser)
-    assert load(alice, "alice").failed_logins == 0
-    assert attempt(alice, "alice", "wrong guess", T0).reason == "wrong_password"
+def test_the_stranger_waits_longer_and_longer(alice):
+    now = T0
+    for number in range(PAIR.free_failures + 4):
+        error = attempt(alice, "alice", f"guess {number}", now, address="203.0.113.66")
+        assert isinstance(error, LoginError), number
+        now += wait_after(PAIR, number + 1) + seconds(0.1)
+    throttled = attempt(alice, "alice", PASSWORD, now - seconds(1), address="203.0.113.66")
+    assert isinstance(throttled, Throttled) and throttled.seconds == 1
+    assert isinstance(
+        attempt(alice, "alice", "guess", now - seconds(16), address="203.0.113.66"), Throttled
+    )
+
+
+def test_guesses_from_many_addresses_slow_the_account_but_not_a_known_address(alice):
+    assert isinstance(attempt(alice, "alice", PASSWORD, T0, address="198.51.100.7"), StaffUser)
+    for number in range(ACCOUNT.free_failures):
+        attempt(alice, "alice", "guess", T0, address=f"203.0.113.{number}")
+    # A new address has to wait for the account's looser limit...
+    assert isinstance(attempt(alice, "alice", PASSWORD, T0, address="192.0.2.99"), Throttled)
+    # ...the address the owner signed in from before does not.
+    assert isinstance(attempt(alice, "alice", PASSWORD, T0, address="198.51.100.7"), StaffUser)
+
+
+def test_one_address_trying_many_names_waits(alice):
+    for number in range(ADDRESS.free_failures):
+        attempt(alice, f"name-{number}", "guess", T0, address="203.0.113.9")
+    assert isinstance(attempt(alice, "alice", PASSWORD, T0, address="203.0.113.9"), Throttled)
+    assert isinstance(attempt(alice, "alice", PASSWORD, T0, address="192.0.2.10"), StaffUser)
+
+
+def test_counts_are_forgotten_after_a_day_without_failures(alice):
+    for _ in range(PAIR.free_failures):
+        attempt(alice, "alice", "guess", T0)
+    next_day = T0 + login_throttle.FORGET_AFTER + seconds(1)
+    error = attempt(alice, "alice", "guess", next_day)
+    assert isinstance(error, LoginError)  # counted as the first failure again, no wait
+    assert isinstance(attempt(alice, "alice", PASSWORD, next_day), StaffUser)
+
+
+def test_the_throttle_never_stores_a_name_or_an_address(alice):
+    from bot.db.models import LoginThrottle
+
+    attempt(alice, "typed-my-password-here", "guess", T0, address="203.0.113.66")
+    with session_scope(alice) as session:
+        stored = repr([vars(row) for row in session.query(LoginThrottle)])
+    assert "typed-my-password-here" not in stored and "203.0.113.66" not in stored
 
 
 def test_an_inactive_account_is_refused(alice):
@@ -262,3 +291,90 @@ def test_cli_staff_add_refuses_a_taken_username(alice):
     assert result.returncode == 2
     assert "'alice' is already taken" in result.stderr
     assert load(alice, "alice").role == "staff"
+
+
+# --- kapbot staff unlock|deactivate|reactivate|set-role|reset-password ------------------------
+
+
+def kapbot(url: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "staff", *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def cli_audit(url: str) -> list[tuple[str, str, str | None]]:
+    with session_scope(url) as session:
+        entries = session.query(AuditEntry).order_by(AuditEntry.id)
+        return [(e.action, e.target, e.detail) for e in entries if e.actor.startswith("cli:")]
+
+
+def test_cli_unlock_lifts_the_wait_a_stranger_caused(alice):
+    for number in range(PAIR.free_failures + 3):
+        attempt(alice, "alice", f"guess {number}", utc_now())
+    assert isinstance(attempt(alice, "alice", PASSWORD, utc_now()), Throttled)
+
+    result = kapbot(alice, "unlock", "alice")
+    assert result.returncode == 0, result.stderr
+    assert "lifted 2 sign-in wait(s) on 'alice'" in result.stdout  # the pair's and the account's
+    assert isinstance(attempt(alice, "alice", PASSWORD, utc_now()), StaffUser)
+    assert cli_audit(alice) == [("staff_user_unlocked", "alice", "waits=2")]
+
+
+def test_cli_account_changes_end_sessions_and_are_audited(alice):
+    version = load(alice, "alice").session_version
+
+    result = kapbot(alice, "set-role", "alice", "editor")
+    assert result.returncode == 0, result.stderr
+    user = load(alice, "alice")
+    assert user.role == "editor" and user.session_version == version + 1
+
+    result = kapbot(alice, "reset-password", "alice")
+    assert result.returncode == 0, result.stderr
+    temporary = result.stdout.strip().splitlines()[-1]
+    user = load(alice, "alice")
+    assert user.must_change_password and user.session_version == version + 2
+    assert isinstance(attempt(alice, "alice", PASSWORD, utc_now()), LoginError)
+    assert isinstance(attempt(alice, "alice", temporary, utc_now()), StaffUser)
+
+    result = kapbot(alice, "deactivate", "alice")
+    assert result.returncode == 0, result.stderr
+    user = load(alice, "alice")
+    assert not user.active and user.session_version == version + 3
+    assert attempt(alice, "alice", temporary, utc_now()).reason == "inactive"
+
+    assert kapbot(alice, "reactivate", "alice").returncode == 0
+    assert load(alice, "alice").active
+    assert [row[:2] for row in cli_audit(alice)] == [
+        ("staff_role_changed", "alice"),
+        ("staff_password_reset", "alice"),
+        ("staff_user_deactivated", "alice"),
+        ("staff_user_reactivated", "alice"),
+    ]
+    assert cli_audit(alice)[0][2] == "staff -> editor"
+    assert temporary not in repr(cli_audit(alice))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["unlock", "nobody"], "There is no account named 'nobody'"),
+        (["set-role", "alice", "root"], "one of staff, editor, admin"),
+        (["set-role", "alice", "staff"], "already has the role staff"),
+        (["set-role", "adam", "staff"], "'adam' is the only active administrator"),
+        (["deactivate", "adam"], "'adam' is the only active administrator"),
+        (["reactivate", "alice"], "already active"),
+    ],
+)
+def test_cli_account_changes_refuse_with_exit_code_2_and_change_nothing(alice, args, message):
+    with session_scope(alice) as session:
+        create_user(session, "adam", PASSWORD, "admin")
+    result = kapbot(alice, *args)
+    assert result.returncode == 2, result.stdout
+    assert message in result.stderr
+    assert (load(alice, "alice").role, load(alice, "adam").role) == ("staff", "admin")
+    assert load(alice, "adam").active and cli_audit(alice) == []

@@ -22,8 +22,9 @@ from bot.handoffs import (
     store_draft,
     transcript_as_text,
 )
+from bot.login_throttle import PAIR
 from bot.settings import SettingsError, settings_from_env
-from bot.staff_accounts import LOGIN_REFUSED, MAX_FAILED_LOGINS, create_user
+from bot.staff_accounts import LOGIN_REFUSED, create_user
 from bot.web import create_app
 from tests.conftest import free_port
 
@@ -180,7 +181,13 @@ def test_every_staff_route_refuses_anonymous_requests(app, client, database_url)
     token = csrf_token(client)
     checked = 0
     for rule in rules:
-        arguments = {"reference": ELIGIBILITY, "topic_id": "cost", "key": "x", "run_id": "x"}
+        arguments = {
+            "reference": ELIGIBILITY,
+            "topic_id": "cost",
+            "key": "x",
+            "run_id": "x",
+            "username": "alice",
+        }
         assert set(rule.arguments) <= set(arguments) | {"side"}, f"new argument in {rule.rule}"
         path = rule.rule.replace("-<side>", "-live")
         for name, value in arguments.items():
@@ -275,25 +282,19 @@ def test_wrong_password_and_unknown_user_get_the_same_refusal(client, database_u
         assert secret not in recorded
 
 
-def test_five_failures_lock_the_account_and_the_right_password_is_refused(
-    client, app, database_url
-):
-    for number in range(MAX_FAILED_LOGINS):
+def test_repeated_failures_make_the_address_wait_with_a_clear_429(client, app, database_url):
+    for number in range(PAIR.free_failures):
         assert sign_in(client, "alice", f"wrong password {number}").status_code == 401
-    with session_scope(database_url) as session:
-        user = session.query(StaffUser).filter_by(username="alice").one()
-        assert user.failed_logins == MAX_FAILED_LOGINS
-        locked_for = user.locked_until - dt.datetime.now(UTC)
-        assert dt.timedelta(minutes=14) < locked_for <= dt.timedelta(minutes=15)
-
     refused = sign_in(client, "alice", PASSWORD)
-    assert refused.status_code == 401
-    assert login_error(refused) == LOGIN_REFUSED
-    assert "locked for 15 minutes" in LOGIN_REFUSED
+    assert refused.status_code == 429
+    assert re.fullmatch(
+        r"Too many sign-in attempts\. Try again in [1-5] seconds?\.", login_error(refused)
+    )
+    assert 1 <= int(refused.headers["Retry-After"]) <= 5
     assert client.get("/staff/").status_code == 302
 
     actions = [action for actor, action, _, _ in audit_rows(database_url) if actor == "alice"]
-    assert actions == ["login_failed"] * 4 + ["login_locked", "login_refused_locked"]
+    assert actions == ["login_failed"] * PAIR.free_failures + ["login_throttled"]
     # Another account is not affected.
     other = app.test_client()
     assert sign_in(other, "adam").status_code == 302
