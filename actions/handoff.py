@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.shared import clinic_details, in_thread, latest_intent
+from bot.client_address import from_events
 from bot.contact import clean_name, display_phone, parse_contact_detail
 from bot.handoff_delivery import record_handoff
 from bot.handoffs import Contact, HandoffDraft, transcript_from_events
@@ -145,6 +146,8 @@ class ActionSubmitHandoff(Action):
                 email=detail.email if detail else None,
                 consent=True,
             ),
+            # The flood cap counts new handoffs per client address (bot/handoff_flood.py).
+            client_address=from_events(tracker.events),
         )
         try:
             stored = await in_thread(record_handoff, draft)

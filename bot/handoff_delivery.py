@@ -9,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
+from bot.handoff_flood import Filed, FloodLimit, file_draft
 from bot.handoffs import HandoffDraft, deliver, pending_path, replay_pending
 from bot.settings import get_settings
 
@@ -52,24 +53,45 @@ def _finished(future: Future) -> None:
         _background_work.remove(future)
 
 
-def _notify(draft: HandoffDraft) -> None:
-    from bot.notify import notify_new_handoff
+def _notify(draft: HandoffDraft, filed: Filed | None = None) -> None:
+    """Queues the announcement of a new handoff (batched, see bot/notify.py); a crisis message
+    added to the conversation's open crisis handoff is not announced again."""
+    from bot.notify import HandoffSummary, batcher
 
-    notify_new_handoff(draft, get_settings())
+    if filed is not None and not filed.new:
+        return
+    flood = filed.possible_flood if filed is not None else None
+    batcher().add(HandoffSummary.of(draft, possible_flood=flood))
+
+
+class _Filing:
+    """Files drafts with flood control and remembers what became of the last one."""
+
+    def __init__(self) -> None:
+        self.limit = FloodLimit.from_settings(get_settings())
+        self.filed: Filed | None = None
+
+    def __call__(self, session, draft: HandoffDraft) -> None:
+        self.filed = file_draft(session, draft, self.limit)
+        # The visitor never saw a crisis handoff's reference: it names the one it was added to.
+        draft.reference = self.filed.reference
 
 
 def _replay_kept_handoffs() -> None:
-    replay_pending(on_stored=_notify)
+    filing = _Filing()
+    replay_pending(on_stored=lambda draft: _notify(draft, filing.filed), store=filing)
 
 
 def record_handoff(draft: HandoffDraft) -> bool:
-    """Stores the handoff and tells staff; False if it could only be kept for later."""
+    """Stores the handoff (or adds a crisis message to its conversation's open crisis handoff)
+    and tells staff; False if it could only be kept for later."""
     if not _recording:
         log.info("Handoff %s not recorded: recording is off (local evaluation)", draft.reference)
         return True
-    if not deliver(draft):
+    filing = _Filing()
+    if not deliver(draft, store=filing):
         return False
-    _notify(draft)
+    _notify(draft, filing.filed)
     if pending_path().exists():
         # The database is back: store what was kept meanwhile, without making a visitor wait.
         in_background(_replay_kept_handoffs)

@@ -88,6 +88,8 @@ class HandoffDraft:
     urgency: str | None = None
     reference: str = field(default_factory=new_reference)
     created_at: dt.datetime = field(default_factory=utc_now)
+    # Where the visitor's message came from (bot/client_address.py), for flood control.
+    client_address: str | None = None
 
     def __post_init__(self) -> None:
         if self.reason not in HANDOFF_REASONS:
@@ -100,6 +102,7 @@ class HandoffDraft:
         # What PostgreSQL would refuse (so the draft could never leave the pending file). An
         # over-long conversation id is only cut: a crisis handoff must not fail on it.
         self.conversation_id = (self.conversation_id or "")[:128]
+        self.client_address = (self.client_address or "")[:64] or None
         if self.contact:
             limits = {
                 "name": (self.contact.name, 120),
@@ -158,6 +161,17 @@ def transcript_from_events(events: Iterable[dict[str, Any]]) -> list[Turn]:
     return turns
 
 
+def transcript_turn(position: int, turn: Turn) -> TranscriptTurn:
+    return TranscriptTurn(
+        position=position,
+        speaker=turn.speaker,
+        text=turn.text,
+        time=turn.time,
+        intent=turn.intent,
+        confidence=turn.confidence,
+    )
+
+
 def store_draft(session: Session, draft: HandoffDraft) -> Handoff:
     contact = draft.contact
     handoff = Handoff(
@@ -172,17 +186,10 @@ def store_draft(session: Session, draft: HandoffDraft) -> Handoff:
         contact_phone=contact.phone if contact else None,
         contact_email=contact.email if contact else None,
         contact_consent=bool(contact and contact.consent),
+        client_address=draft.client_address,
     )
     handoff.turns = [
-        TranscriptTurn(
-            position=position,
-            speaker=turn.speaker,
-            text=turn.text,
-            time=turn.time,
-            intent=turn.intent,
-            confidence=turn.confidence,
-        )
-        for position, turn in enumerate(draft.transcript)
+        transcript_turn(position, turn) for position, turn in enumerate(draft.transcript)
     ]
     session.add(handoff)
     session.flush()
@@ -197,37 +204,63 @@ def get_handoff(session: Session, reference: str) -> Handoff | None:
     ).scalar_one_or_none()
 
 
-def list_handoffs(
-    session: Session,
-    *,
+def _filtered(
+    query: sa.Select,
     status: str | None = None,
     reason: str | None = None,
     created_from: dt.datetime | None = None,
     created_to: dt.datetime | None = None,
-    limit: int | None = None,
-    with_transcripts: bool = False,
-) -> list[Handoff]:
-    """Urgent first, then newest first."""
+    urgency: str | None = None,
+    possible_flood: bool | None = None,
+) -> sa.Select:
     if status is not None and status not in HANDOFF_STATUSES:
         raise HandoffError(f"status must be one of {', '.join(HANDOFF_STATUSES)}, got {status!r}")
     if reason is not None and reason not in HANDOFF_REASONS:
         raise HandoffError(f"reason must be one of {', '.join(HANDOFF_REASONS)}, got {reason!r}")
+    if urgency is not None and urgency not in URGENCIES:
+        raise HandoffError(f"urgency must be one of {', '.join(URGENCIES)}, got {urgency!r}")
     for bound in (created_from, created_to):
         if bound is not None:
             _require_aware(bound, "a date filter")
-    query = sa.select(Handoff)
     if status:
         query = query.where(Handoff.status == status)
     if reason:
         query = query.where(Handoff.reason == reason)
+    if urgency:
+        query = query.where(Handoff.urgency == urgency)
     if created_from:
         query = query.where(Handoff.created_at >= created_from)
     if created_to:
         query = query.where(Handoff.created_at < created_to)
+    if possible_flood is not None:
+        query = query.where(Handoff.possible_flood.is_(bool(possible_flood)))
+    return query
+
+
+def count_handoffs(session: Session, **filters: Any) -> int:
+    """How many handoffs `list_handoffs` with the same filters would list without a limit."""
+    return session.execute(_filtered(sa.select(sa.func.count(Handoff.id)), **filters)).scalar_one()
+
+
+def list_handoffs(
+    session: Session,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    with_transcripts: bool = False,
+    **filters: Any,
+) -> list[Handoff]:
+    """Those not marked "possible flood" first, then urgent first, then newest first. Filters:
+    status, reason, urgency, created_from, created_to (aware datetimes), possible_flood."""
+    query = _filtered(sa.select(Handoff), **filters)
     urgent_first = sa.case((Handoff.urgency == "urgent", 0), else_=1)
-    query = query.order_by(urgent_first, Handoff.created_at.desc(), Handoff.id.desc())
+    query = query.order_by(
+        Handoff.possible_flood, urgent_first, Handoff.created_at.desc(), Handoff.id.desc()
+    )
     if limit:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     if with_transcripts:
         query = query.options(selectinload(Handoff.turns), selectinload(Handoff.notes))
     return list(session.execute(query).scalars())
@@ -247,6 +280,8 @@ def resolve_handoff(session: Session, handoff: Handoff, by: str) -> None:
     if handoff.status == "open":
         handoff.claimed_by, handoff.claimed_at = by, utc_now()
     handoff.status, handoff.resolved_by, handoff.resolved_at = "resolved", by, utc_now()
+    # A later crisis message of the conversation opens a new handoff again.
+    handoff.open_crisis_of = None
 
 
 def add_note(session: Session, handoff: Handoff, author: str, text: str) -> HandoffNote:
@@ -301,6 +336,8 @@ def handoff_to_dict(handoff: Handoff) -> dict[str, Any]:
         "claimed_at": _iso(handoff.claimed_at),
         "resolved_by": handoff.resolved_by,
         "resolved_at": _iso(handoff.resolved_at),
+        "client_address": handoff.client_address,
+        "possible_flood": bool(handoff.possible_flood),
         "transcript": [
             {
                 "speaker": turn.speaker,
@@ -363,15 +400,17 @@ def deliver(
     pending: Path | None = None,
     attempts: int = 3,
     backoff_seconds: float = 0.3,
+    store: Callable[[Session, HandoffDraft], Any] = store_draft,
 ) -> bool:
-    """Stores the handoff; True when stored. After `attempts` failures the draft is appended to a
-    pending file (replayed by `replay_pending`) and False is returned: it is never lost."""
+    """Stores the handoff with `store`; True when stored. After `attempts` failures the draft is
+    appended to a pending file (replayed by `replay_pending`) and False is returned: it is never
+    lost."""
     from bot.db.session import session_scope
 
     for attempt in range(1, attempts + 1):
         try:
             with session_scope(url) as session:
-                store_draft(session, draft)
+                store(session, draft)
             return True
         except sa.exc.IntegrityError:
             # Already stored (the same draft delivered twice) or a reference collision: a new
@@ -434,6 +473,7 @@ def replay_pending(
     url: str | None = None,
     pending: Path | None = None,
     on_stored: Callable[[HandoffDraft], None] | None = None,
+    store: Callable[[Session, HandoffDraft], Any] = store_draft,
 ) -> int:
     """Stores the handoffs kept while the database was down; returns how many were stored.
     `on_stored` is called with each one once it is stored (to notify staff).
@@ -473,7 +513,7 @@ def replay_pending(
                         if existing is not None:
                             log.warning("Handoff reference %s is taken: new one", draft.reference)
                             draft.reference = new_reference()
-                        store_draft(session, draft)
+                        store(session, draft)
                         stored += 1
                     else:
                         continue

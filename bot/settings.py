@@ -100,6 +100,17 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
+    # TLS from the first byte (SMTPS, usually port 465) rather than upgraded with STARTTLS.
+    smtp_tls: bool = False
+    # At most one notification per kind (urgent, other) in this many seconds; the handoffs made
+    # meanwhile go out together in the next one (bot/notify.py).
+    notify_batch_seconds: int = 60
+    # More new handoffs than this from one client address within the window are still stored,
+    # but marked "possible flood" and listed apart (bot/handoff_flood.py).
+    handoff_flood_limit: int = 5
+    handoff_flood_window_minutes: int = 60
+    # Screening calls booked from one client address in 24 hours (bot/bookings.py).
+    booking_limit_per_address: int = 3
     notify_from: str = "kapbot@localhost"
     notify_emails: list[str] = field(default_factory=list)
     notify_webhook_url: str = ""
@@ -178,6 +189,16 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _smtp_tls(env: dict[str, str]) -> bool:
+    tls = _bool(env, "SMTP_TLS", False)
+    if tls and _bool(env, "SMTP_STARTTLS", False):
+        raise SettingsError(
+            "Set SMTP_TLS (TLS from the start, usually port 465) or SMTP_STARTTLS (upgrade, "
+            "usually port 587), not both"
+        )
+    return tls
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -341,6 +362,24 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         smtp_user=env.get("SMTP_USER", "").strip(),
         smtp_password=env.get("SMTP_PASSWORD", ""),
         smtp_starttls=_bool(env, "SMTP_STARTTLS", False),
+        smtp_tls=_smtp_tls(env),
+        notify_batch_seconds=_bounded_int(
+            env, "NOTIFY_BATCH_SECONDS", Settings.notify_batch_seconds, 1, 3600, "60"
+        ),
+        handoff_flood_limit=_bounded_int(
+            env, "HANDOFF_FLOOD_LIMIT", Settings.handoff_flood_limit, 1, 100_000, "5"
+        ),
+        handoff_flood_window_minutes=_bounded_int(
+            env,
+            "HANDOFF_FLOOD_WINDOW_MINUTES",
+            Settings.handoff_flood_window_minutes,
+            1,
+            10_080,
+            "60",
+        ),
+        booking_limit_per_address=_bounded_int(
+            env, "BOOKING_LIMIT_PER_ADDRESS", Settings.booking_limit_per_address, 1, 100_000, "3"
+        ),
         notify_from=env.get("NOTIFY_FROM", "").strip() or Settings.notify_from,
         notify_emails=_list(env, "NOTIFY_EMAILS", []),
         notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL", "").strip(),

@@ -16,7 +16,13 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from bot.handoffs import Contact, HandoffDraft, Turn
-from bot.notify import HandoffSummary, NotifyResult, notify_new_handoff
+from bot.notify import (
+    HandoffSummary,
+    NotificationBatcher,
+    NotifyResult,
+    notify_handoffs,
+    notify_new_handoff,
+)
 from bot.settings import settings_from_env
 from tests.conftest import free_port
 
@@ -304,3 +310,84 @@ def test_starttls_and_login_when_configured(tls_certificate):
     assert ok.email is True and wrong.email is False and no_tls.email is False
     assert logins[:2] == [(b"kapbot", b"s3cret", True), (b"kapbot", b"no", True)]
     assert len(handler.envelopes) == 1
+
+
+def test_implicit_tls_when_configured(tls_certificate):
+    # TLS from the first byte (SMTPS), as on port 465: a plain or STARTTLS client gets nowhere.
+    controller, handler = start_smtp(ssl_context=tls_certificate)
+    try:
+        common = {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(controller.port),
+            "NOTIFY_EMAILS": "oncall@clinic.test",
+        }
+        draft = crisis_draft()
+        tls = notify_new_handoff(HandoffSummary.of(draft), settings(**common, SMTP_TLS="true"))
+        plain = notify_new_handoff(HandoffSummary.of(draft), settings(**common))
+    finally:
+        controller.stop()
+    assert tls.email is True and plain.email is False
+    (message,) = handler.messages()
+    assert message["Subject"] == f"[URGENT] New handoff {draft.reference} (crisis)"
+
+
+def test_starttls_and_implicit_tls_together_are_refused():
+    from bot.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="not both"):
+        settings(SMTP_TLS="true", SMTP_STARTTLS="true")
+
+
+def summary(n: int, urgency: str = "urgent", flood: bool = False) -> HandoffSummary:
+    when = dt.datetime(2026, 3, 2, 14, n, tzinfo=UTC)
+    reason = "crisis" if urgency == "urgent" else "unanswered"
+    return HandoffSummary(f"KAP-{n:06d}", reason, urgency, when, possible_flood=flood)
+
+
+def test_a_burst_of_handoffs_gives_one_notification_per_kind_listing_the_references(
+    smtp_server,
+):
+    port, smtp = smtp_server
+    config = settings(SMTP_HOST="127.0.0.1", SMTP_PORT=str(port), NOTIFY_EMAILS="a@clinic.test")
+    batcher = NotificationBatcher(60, lambda batch: notify_handoffs(batch, config))
+
+    batcher.add(summary(0))  # the first of a quiet spell goes at once
+    assert [m["Subject"] for m in smtp.messages()] == ["[URGENT] New handoff KAP-000000 (crisis)"]
+    for n in range(1, 8):
+        batcher.add(summary(n, flood=n > 2))  # within the minute: kept for the next one
+    batcher.add(summary(30, urgency="normal"))  # another kind has its own minute
+    assert len(smtp.envelopes) == 2
+    batcher.flush()  # what the timer does when the minute is over
+
+    subjects = [m["Subject"] for m in smtp.messages()]
+    assert subjects == [
+        "[URGENT] New handoff KAP-000000 (crisis)",
+        "New handoff KAP-000030 (unanswered)",
+        "[URGENT] 7 new handoffs, 5 marked possible flood",
+    ]
+    body = smtp.messages()[2].get_content()
+    for n in range(1, 8):
+        assert f"/staff/handoffs/KAP-{n:06d}" in body
+    real, flood = body.split("marked possible flood", 1)
+    assert "KAP-000002" in real and "KAP-000003" not in real and "KAP-000007" in flood
+    batcher.flush()
+    assert len(smtp.envelopes) == 3  # nothing left to send
+
+
+def test_a_batch_lists_at_most_fifty_references_and_counts_the_rest(smtp_server, webhook_server):
+    port, smtp = smtp_server
+    webhook_url, received, _ = webhook_server
+    config = settings(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(port),
+        NOTIFY_EMAILS="a@clinic.test",
+        NOTIFY_WEBHOOK_URL=webhook_url,
+    )
+    result = notify_handoffs([summary(n % 60, flood=True) for n in range(120)], config)
+    assert result == NotifyResult(email=True, webhook=True)
+    body = smtp.messages()[0].get_content()
+    assert body.count("/staff/handoffs/KAP-") == 50
+    assert "and 70 more" in body and "/staff/handoffs?flood=yes" in body
+    payload = json.loads(received[0]["body"])
+    assert payload["event"] == "handoffs.created" and payload["count"] == 120
+    assert len(payload["handoffs"]) == 50 and payload["handoffs"][0]["possible_flood"] is True

@@ -24,7 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.visitor_messages import SENDER_ID, answer_visitor, cap_request_bodies
-from bot.client_address import client_address
+from bot.client_address import client_address, metadata_for
 
 BAD_BODY = "Send a JSON object with a text 'message' and a 'sender' id."
 # On the "try again" apology sent instead of Rasa's answer (bot/channels/visitor_messages.py).
@@ -70,8 +70,11 @@ class VisitorRestInput(RestInput):
                 return response.json({"error": found}, status=400)
             sender, text = found
             collector = CollectingOutputChannel()
+            # The address only, set here (never the visitor's metadata): flood control needs it.
             address = client_address(request.ip, request.headers.get("x-forwarded-for"))
-            message = UserMessage(text, collector, sender, input_channel=self.name())
+            message = UserMessage(
+                text, collector, sender, input_channel=self.name(), metadata=metadata_for(address)
+            )
             answered = await answer_visitor(
                 on_new_message, message, lambda: len(collector.messages), address or "unknown"
             )

@@ -21,7 +21,7 @@ from sanic import Blueprint
 
 from bot.channels import sessions
 from bot.channels.visitor_messages import MAX_BODY_BYTES, answer_visitor, cap_request_bodies
-from bot.client_address import client_address
+from bot.client_address import client_address, metadata_for
 from bot.settings import get_settings
 
 
@@ -84,8 +84,16 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             if not session_id or data.get("session_id", session_id) != session_id:
                 return
             output = CountingSocketIOOutput(self.sio, self.bot_message_evt)
-            message = UserMessage(data["message"], output, session_id, input_channel=self.name())
-            await answer_visitor(on_new_message, message, lambda: output.sent, self._address(sid))
+            address = self._address(sid)
+            # The address in the metadata (set here, never by the visitor): flood control.
+            message = UserMessage(
+                data["message"],
+                output,
+                session_id,
+                input_channel=self.name(),
+                metadata=metadata_for(None if address == "unknown" else address),
+            )
+            await answer_visitor(on_new_message, message, lambda: output.sent, address)
 
         return webhook
 

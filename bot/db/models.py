@@ -69,6 +69,13 @@ class Handoff(Base):
     claimed_at = sa.Column(UTCDateTime(), nullable=True)
     resolved_by = sa.Column(sa.String(64), nullable=True)
     resolved_at = sa.Column(UTCDateTime(), nullable=True)
+    # Where the visitor's message came from (bot/client_address.py), for flood control.
+    client_address = sa.Column(sa.String(64), nullable=True, index=True)
+    # Over the per-address cap (bot/handoff_flood.py): stored and listed, but grouped apart.
+    possible_flood = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    # The conversation id while this is its one unresolved crisis handoff, else NULL: the unique
+    # constraint lets each conversation have only one, whichever process stores it.
+    open_crisis_of = sa.Column(sa.String(128), nullable=True)
 
     turns = relationship(
         "TranscriptTurn",
@@ -90,6 +97,7 @@ class Handoff(Base):
         sa.CheckConstraint(f"urgency IN {URGENCIES}", name="ck_kap_handoffs_urgency"),
         sa.CheckConstraint(f"status IN {HANDOFF_STATUSES}", name="ck_kap_handoffs_status"),
         sa.Index("ix_kap_handoffs_status_urgency", "status", "urgency"),
+        sa.UniqueConstraint("open_crisis_of", name="uq_kap_handoffs_open_crisis_of"),
     )
 
 
@@ -209,6 +217,8 @@ class Booking(Base):
     calendar_token = sa.Column(sa.String(64), nullable=False, unique=True)
     cancelled_at = sa.Column(UTCDateTime(), nullable=True)
     cancelled_by = sa.Column(sa.String(64), nullable=True)  # "visitor" or a staff username
+    # Where the confirming message came from (bot/client_address.py): the per-address daily cap.
+    client_address = sa.Column(sa.String(64), nullable=True, index=True)
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {BOOKING_STATUSES}", name="ck_kap_bookings_status"),
