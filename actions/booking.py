@@ -21,13 +21,16 @@ from rasa_sdk.types import DomainDict
 
 from actions.shared import clinic_details, content, in_thread, latest_intent
 from bot.bookings import (
+    AlreadyBooked,
     BookingError,
     BookingNotFound,
     SlotTaken,
+    TooManyBookings,
     cancel_by_visitor,
     create_booking,
     free_slots,
 )
+from bot.client_address import from_events
 from bot.contact import clean_name, display_phone, parse_contact_detail, phone_in
 from bot.content.buttons import button
 from bot.db.models import utc_now
@@ -253,6 +256,9 @@ class ValidateBookingForm(FormValidationAction):
             "conversation_id": tracker.sender_id,
             "handoff_reference": tracker.get_slot("booking_handoff_reference"),
             "phone_region": get_settings().phone_region,
+            # Against a script booking every free time (bot/bookings.py).
+            "client_address": from_events(tracker.events),
+            "limit_per_address": get_settings().booking_limit_per_address,
         }
 
         calendar = _calendar()
@@ -271,6 +277,13 @@ class ValidateBookingForm(FormValidationAction):
         except SlotTaken:
             dispatcher.utter_message(response="utter_booking_slot_taken")
             return {"booking_slot": None, "booking_confirmed": None}
+        except AlreadyBooked as existing:
+            _say_already_booked(dispatcher, existing, calendar)
+            return {"booking_confirmed": NOT_RECORDED}
+        except TooManyBookings:
+            text = content().messages["booking_limit_reached"].format(**clinic_details())
+            dispatcher.utter_message(text=text)
+            return {"booking_confirmed": NOT_RECORDED}
         except Exception as error:  # noqa: BLE001 - the visitor must always get an answer
             # The reason only: the details are personal.
             log.error("A booking could not be stored: %s", type(error).__name__)
@@ -289,6 +302,21 @@ class ValidateBookingForm(FormValidationAction):
             calendar_url=calendar_url(token),
         )
         return {"booking_confirmed": reference}
+
+
+def _say_already_booked(
+    dispatcher: CollectingDispatcher, existing: AlreadyBooked, calendar: ClinicCalendar
+) -> None:
+    """One upcoming call at a time: the first one's time and reference, and a button that
+    starts cancelling it (the visitor then books again to change it)."""
+    messages = content().messages
+    cancel = messages["cancel_existing_booking_button"].format(reference=existing.reference)
+    dispatcher.utter_message(
+        text=messages["booking_already_booked"].format(
+            time=format_slot(existing.slot_start, calendar), reference=existing.reference
+        ),
+        buttons=[button(cancel)],
+    )
 
 
 class ActionAskBookingSlot(Action):

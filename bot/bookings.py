@@ -19,6 +19,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -63,6 +64,20 @@ class SlotTaken(BookingError):
 
 class BookingNotFound(BookingError):
     """No booking with that reference and phone: the same message whichever was wrong."""
+
+
+class AlreadyBooked(BookingError):
+    """The phone number or the conversation already has an upcoming call: one at a time."""
+
+    def __init__(self, booking: Booking) -> None:
+        super().__init__(
+            f"There is already a call booked ({booking.reference}): change or cancel it first."
+        )
+        self.reference, self.slot_start = booking.reference, booking.slot_start
+
+
+class TooManyBookings(BookingError):
+    """The client address booked its day's share of calls (a script filling the calendar)."""
 
 
 def new_reference() -> str:
@@ -127,9 +142,14 @@ def create_booking(
     conversation_id: str,
     handoff_reference: str | None = None,
     phone_region: str = "US",
+    client_address: str | None = None,
+    limit_per_address: int | None = None,
 ) -> Booking:
     """Books `slot_start` and COMMITS the session; raises SlotTaken if an active booking holds
     the slot (the session is rolled back then, so call it with nothing else pending).
+
+    Against floods: AlreadyBooked if the phone number or the conversation has an upcoming call,
+    TooManyBookings if `client_address` booked `limit_per_address` calls in the last 24 hours.
 
     Whether `slot_start` is one of the calendar's free slots is the caller's to check (with
     `free_slots`); this refuses naive datetimes, a booking without consent, and missing or
@@ -145,6 +165,7 @@ def create_booking(
     conversation_id = (conversation_id or "")[:128]
     handoff_reference = normalise_reference(handoff_reference or "") or None
     slot_start = slot_start.astimezone(dt.timezone.utc)
+    _refuse_a_flood(session, e164, conversation_id, client_address, limit_per_address)
 
     for _ in range(_ATTEMPTS):
         booking = Booking(
@@ -159,6 +180,7 @@ def create_booking(
             conversation_id=conversation_id,
             handoff_reference=handoff_reference,
             calendar_token=new_calendar_token(),
+            client_address=(client_address or "")[:64] or None,
         )
         session.add(booking)
         try:
@@ -174,6 +196,47 @@ def create_booking(
             continue
         return booking
     raise BookingError("The booking could not be stored. Please try again.")
+
+
+def upcoming_booking(
+    session: Session, *, phone: str, conversation_id: str, now: dt.datetime | None = None
+) -> Booking | None:
+    """An active booking, not yet started, made with `phone` (E.164) or in the conversation."""
+    query = (
+        sa.select(Booking)
+        .where(
+            Booking.status == "booked",
+            Booking.slot_start > (now or utc_now()),
+            sa.or_(Booking.phone == phone, Booking.conversation_id == conversation_id),
+        )
+        .order_by(Booking.slot_start)
+        .limit(1)
+    )
+    return session.execute(query).scalar_one_or_none()
+
+
+def _refuse_a_flood(
+    session: Session,
+    phone: str,
+    conversation_id: str,
+    client_address: str | None,
+    limit_per_address: int | None,
+) -> None:
+    existing = upcoming_booking(session, phone=phone, conversation_id=conversation_id)
+    if existing is not None:
+        raise AlreadyBooked(existing)
+    if client_address and limit_per_address:
+        # Cancelled ones count too: cancelling and booking again must not reset the cap.
+        since = utc_now() - dt.timedelta(days=1)
+        recent = session.execute(
+            sa.select(sa.func.count(Booking.id)).where(
+                Booking.client_address == client_address, Booking.created_at > since
+            )
+        ).scalar_one()
+        if recent >= limit_per_address:
+            raise TooManyBookings(
+                "No more calls can be booked from this connection today. Please call the clinic."
+            )
 
 
 # --- Reading ----------------------------------------------------------------------------------
@@ -200,6 +263,7 @@ def list_bookings(
     since: dt.datetime | None = None,
     calendar: ClinicCalendar | None = None,
     limit: int | None = None,
+    client_address: str | None = None,
 ) -> list[Booking]:
     """Bookings in slot order: of one clinic-local `day`, and/or with `status`, and/or with a
     slot at or after `since`. `calendar` gives the clinic's time zone (default: the settings)."""
@@ -218,6 +282,8 @@ def list_bookings(
     if since is not None:
         _require_aware(since, "since")
         query = query.where(Booking.slot_start >= since)
+    if client_address:
+        query = query.where(Booking.client_address == client_address)
     query = query.order_by(Booking.slot_start, Booking.id)
     if limit:
         query = query.limit(limit)
@@ -283,6 +349,49 @@ def cancel_by_staff(session: Session, booking: Booking, by: str) -> None:
     session.flush()
 
 
+REASON_LIMIT = 500
+
+
+@dataclass
+class StaffCancellation:
+    cancelled: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def cancel_for_clinic(
+    session: Session, references: Iterable[str], *, by: str, reason: str
+) -> StaffCancellation:
+    """Cancels the bookings for the clinic (a flood, or calls it cannot take), each row locked
+    until commit where the database can, each cancellation or refusal in the audit log with the
+    reason. The one way the console and the CLI cancel; the caller commits."""
+    from bot import audit
+
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise BookingError("Say why these calls are cancelled (the reason goes in the audit log).")
+    if len(reason) > REASON_LIMIT:
+        raise BookingError(f"The reason can be at most {REASON_LIMIT} characters.")
+    result = StaffCancellation()
+    for reference in dict.fromkeys(normalise_reference(r) for r in references if r.strip()):
+        booking = session.execute(
+            sa.select(Booking).where(Booking.reference == reference).with_for_update()
+        ).scalar_one_or_none()
+        if booking is None:
+            result.refused[reference] = f"no booking {reference!r}"
+            continue
+        try:
+            cancel_by_staff(session, booking, by)
+        except BookingError as error:
+            result.refused[reference] = str(error)
+            audit.record(
+                session, by, "booking_cancelled_refused", target=reference, detail=str(error)
+            )
+        else:
+            result.cancelled.append(reference)
+            audit.record(session, by, "booking_cancelled", target=reference, detail=reason)
+    return result
+
+
 def mark_done(session: Session, booking: Booking) -> None:
     """The call took place."""
     _refuse_unless_booked(booking)
@@ -313,6 +422,7 @@ def booking_to_dict(booking: Booking, calendar: ClinicCalendar) -> dict[str, Any
         "created_at": _iso(booking.created_at),
         "cancelled_at": _iso(booking.cancelled_at),
         "cancelled_by": booking.cancelled_by,
+        "client_address": booking.client_address,
     }
 
 

@@ -86,6 +86,12 @@ MESSAGE_RESPONSES = {
     "other_language": "utter_other_language",
     **{f"other_language_{code}": f"utter_other_language_{code}" for code in OTHER_LANGUAGE_CODES},
 }
+# Said by the booking actions themselves (actions/booking.py), so not Rasa responses either.
+ACTION_MESSAGES = (
+    "booking_already_booked",
+    "cancel_existing_booking_button",
+    "booking_limit_reached",
+)
 BUTTON_LABELS = (
     "none_of_these",
     "yes_button",
@@ -259,10 +265,10 @@ def load_content(content_dir: Path = CONTENT_DIR) -> Content:
         seen.add(topic.id)
 
     messages = {key: str(value).strip() for key, value in messages_doc.items() if value}
-    for key in (*MESSAGE_RESPONSES, *BUTTON_LABELS, *CHANNEL_MESSAGES):
+    for key in (*MESSAGE_RESPONSES, *BUTTON_LABELS, *CHANNEL_MESSAGES, *ACTION_MESSAGES):
         if messages_doc and key not in messages:
             problems.append(f"messages.yml: '{key}' is missing")
-    known = {*MESSAGE_RESPONSES, *BUTTON_LABELS, *CHANNEL_MESSAGES}
+    known = {*MESSAGE_RESPONSES, *BUTTON_LABELS, *CHANNEL_MESSAGES, *ACTION_MESSAGES}
     for key in set(messages) - known:
         problems.append(f"messages.yml: unknown key '{key}'")
     for key in ("title", "short_title"):

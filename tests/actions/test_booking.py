@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.booking import (
     NO_EMAIL,
+    NOT_RECORDED,
     ActionCancelBooking,
     ValidateBookingForm,
     calendar_url,
@@ -35,12 +36,20 @@ def clinic(database_url, environment, tmp_path):
     return database_url
 
 
-def tracker(text: str, intent: str = "inform", slots: dict | None = None) -> Tracker:
+def tracker(
+    text: str,
+    intent: str = "inform",
+    slots: dict | None = None,
+    sender_id: str = "visitor-booking",
+    address: str | None = None,
+) -> Tracker:
+    # The public channels put the client's address on the user event (bot/client_address.py).
+    metadata = {"client_address": address} if address else {}
     return Tracker(
-        sender_id="visitor-booking",
+        sender_id=sender_id,
         slots=slots or {},
         latest_message={"intent": {"name": intent, "confidence": 0.9}, "text": text},
-        events=[],
+        events=[{"event": "user", "text": text, "metadata": metadata}],
         paused=False,
         followup_action=None,
         active_loop={"name": "booking_form"},
@@ -114,10 +123,49 @@ async def test_a_taken_time_is_asked_again(clinic):
         "yes", CollectingDispatcher(), tracker("yes", "affirm", filled(slot)), {}
     )
     dispatcher = CollectingDispatcher()
-    second = tracker("yes", "affirm", filled(slot, booking_name="Sam Lee"))
+    other = filled(slot, booking_name="Sam Lee", booking_phone="(555) 765-4321")
+    second = tracker("yes", "affirm", other, sender_id="another-visitor")
     result = await form.validate_booking_confirmed("yes", dispatcher, second, {})
     assert result == {"booking_slot": None, "booking_confirmed": None}
     assert dispatcher.messages[0]["response"] == "utter_booking_slot_taken"
+
+
+async def test_a_second_call_is_refused_with_the_first_one_s_reference_and_a_cancel_button(clinic):
+    first = first_free_slot(clinic)
+    form = ValidateBookingForm()
+    booked = await form.validate_booking_confirmed(
+        "yes", CollectingDispatcher(), tracker("yes", "affirm", filled(first)), {}
+    )
+    second = first_free_slot(clinic)
+    for slots, sender in [
+        (filled(second, booking_phone="(555) 765-4321"), "visitor-booking"),  # same conversation
+        (filled(second), "someone-else"),  # same phone number
+    ]:
+        dispatcher = CollectingDispatcher()
+        result = await form.validate_booking_confirmed(
+            "yes", dispatcher, tracker("yes", "affirm", slots, sender_id=sender), {}
+        )
+        assert result == {"booking_confirmed": NOT_RECORDED}
+        (said,) = dispatcher.messages
+        assert booked["booking_confirmed"] in said["text"] and "already have" in said["text"]
+        assert [b["payload"] for b in said["buttons"]] == [
+            f"Cancel my booking {booked['booking_confirmed']}"
+        ]
+    assert first_free_slot(clinic) == second  # nothing more was booked
+
+
+async def test_an_address_over_its_daily_share_gets_the_clinic_s_number(clinic, environment):
+    environment(BOOKING_LIMIT_PER_ADDRESS="2")
+    form = ValidateBookingForm()
+    replies = []
+    for n in range(3):
+        slots = filled(first_free_slot(clinic), booking_phone=f"(555) 76{n}-4321")
+        dispatcher = CollectingDispatcher()
+        turn = tracker("yes", "affirm", slots, sender_id=f"script-{n}", address="203.0.113.7")
+        replies.append(await form.validate_booking_confirmed("yes", dispatcher, turn, {}))
+    assert [r["booking_confirmed"].startswith("B-") for r in replies] == [True, True, False]
+    assert replies[2] == {"booking_confirmed": NOT_RECORDED}
+    assert "(555) 777-1234" in dispatcher.messages[0]["text"]
 
 
 async def test_database_down_the_visitor_gets_the_phone_number(environment):

@@ -110,6 +110,8 @@ def _run_servers(model_path, folder, database_url, extra_env=None):
         "SANIC_HOST": settings.actions_host,
         "TF_CPP_MIN_LOG_LEVEL": "3",
         **NO_RATE_LIMITS,
+        # Every test books from 127.0.0.1: the per-address cap is tested in test_floods.py.
+        "BOOKING_LIMIT_PER_ADDRESS": "100000",
         **(extra_env or {}),
     }
     actions = ActionServer(settings, env, folder / "actions.log")

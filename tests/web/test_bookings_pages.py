@@ -53,7 +53,8 @@ def book(url: str, slot: dt.datetime, name: str, phone: str, email=None, handoff
             phone=phone,
             email=email,
             consent=True,
-            conversation_id="conv",
+            # One upcoming call per conversation: each its own.
+            conversation_id=f"conv-{phone}",
             handoff_reference=handoff,
         )
 
@@ -230,7 +231,7 @@ def test_cancel_and_mark_done_are_csrf_protected_audited_and_refused_twice(
         assert get_booking(session, afternoon).status == "done"
     rows = [r for r in audit_rows(database_url) if r[1].startswith("booking_")]
     assert rows == [
-        ("alice", "booking_cancelled", morning, None),
+        ("alice", "booking_cancelled", morning, "cancelled on the bookings page"),
         ("alice", "booking_cancelled_refused", morning, f"Booking {morning} is already cancelled."),
         ("alice", "booking_done", afternoon, None),
         (
