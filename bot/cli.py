@@ -524,16 +524,41 @@ def handoffs() -> None:
 @handoffs.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, with transcripts.")
 @click.option("--status", help="open, claimed or resolved.")
-@click.option("--reason", help="eligibility, human_request or crisis.")
-def handoffs_list(as_json: bool, status: str | None, reason: str | None) -> None:
-    """List handoffs, urgent first, then newest first."""
+@click.option("--reason", help="eligibility, human_request, crisis or unanswered.")
+@click.option("--urgency", help="urgent or normal.")
+@click.option(
+    "--flood",
+    type=click.Choice(["yes", "no"]),
+    help="yes: only those marked possible flood; no: only the others.",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many first.")
+def handoffs_list(
+    as_json: bool,
+    status: str | None,
+    reason: str | None,
+    urgency: str | None,
+    flood: str | None,
+    limit: int | None,
+    offset: int,
+) -> None:
+    """List handoffs: those not marked possible flood first, then urgent first, then newest
+    first."""
     from bot.db.session import session_scope
     from bot.handoffs import HandoffError, handoff_to_dict, list_handoffs
 
     _migrate()
+    filters = {
+        "status": status,
+        "reason": reason,
+        "urgency": urgency,
+        "possible_flood": None if flood is None else flood == "yes",
+    }
     try:
         with session_scope() as session:
-            found = list_handoffs(session, status=status, reason=reason, with_transcripts=as_json)
+            found = list_handoffs(
+                session, **filters, limit=limit, offset=offset, with_transcripts=as_json
+            )
             rows = [handoff_to_dict(handoff) for handoff in found] if as_json else found
     except HandoffError as error:
         _fail(str(error), 2)
@@ -543,7 +568,7 @@ def handoffs_list(as_json: bool, status: str | None, reason: str | None) -> None
     if not rows:
         click.echo("no handoffs")
         return
-    table = [("REFERENCE", "CREATED (UTC)", "REASON", "URGENCY", "STATUS", "CLAIMED BY")]
+    table = [("REFERENCE", "CREATED (UTC)", "REASON", "URGENCY", "STATUS", "CLAIMED BY", "FLOOD")]
     table += [
         (
             h.reference,
@@ -552,6 +577,7 @@ def handoffs_list(as_json: bool, status: str | None, reason: str | None) -> None
             h.urgency,
             h.status,
             h.claimed_by or "-",
+            f"possible ({h.client_address or 'unknown'})" if h.possible_flood else "-",
         )
         for h in rows
     ]
@@ -621,36 +647,37 @@ def bookings_list(as_json: bool, status: str | None, day) -> None:
 
 
 @bookings.command("cancel")
-@click.argument("reference")
-def bookings_cancel(reference: str) -> None:
-    """Cancel the booking REFERENCE for the clinic (its time can be booked again)."""
-    from bot import audit
-    from bot.bookings import BookingError, cancel_by_staff, get_booking
+@click.argument("references", nargs=-1)
+@click.option(
+    "--address", help="Also every upcoming call booked from this client address (a flood)."
+)
+@click.option("--reason", default="cancelled from the command line", help="Why (in the audit log).")
+def bookings_cancel(references: tuple[str, ...], address: str | None, reason: str) -> None:
+    """Cancel the bookings REFERENCES for the clinic (their times can be booked again)."""
+    from bot.bookings import BookingError, cancel_for_clinic, list_bookings
+    from bot.db.models import utc_now
     from bot.db.session import session_scope
 
     _migrate()
-    operator = f"cli:{_operator()}"
-    with session_scope() as session:
-        booking = get_booking(session, reference)
-        if booking is None:
-            _fail(f"no booking {reference!r}")
-        try:
-            cancel_by_staff(session, booking, operator)
-        except BookingError as error:
-            audit.record(
-                session,
-                operator,
-                "booking_cancelled_refused",
-                target=booking.reference,
-                detail=str(error),
-            )
-            refused = error
-        else:
-            audit.record(session, operator, "booking_cancelled", target=booking.reference)
-            refused = None
-    if refused is not None:
-        _fail(str(refused))
-    click.echo(f"cancelled {booking.reference}; its time can be booked again")
+    wanted = list(references)
+    try:
+        with session_scope() as session:
+            if address:
+                flood = list_bookings(
+                    session, status="booked", since=utc_now(), client_address=address
+                )
+                wanted += [booking.reference for booking in flood]
+            if not wanted:
+                _fail("name at least one booking, or --address with upcoming calls", 2)
+            result = cancel_for_clinic(session, wanted, by=f"cli:{_operator()}", reason=reason)
+    except BookingError as error:
+        _fail(str(error), 2)
+    for reference in result.cancelled:
+        click.echo(f"cancelled {reference}; its time can be booked again")
+    for why in result.refused.values():
+        click.echo(f"error: {why}", err=True)
+    if result.refused:
+        sys.exit(1)
 
 
 @main.command()

@@ -158,7 +158,7 @@ def test_purge_still_works_when_bookings_point_at_purged_handoffs(tmp_path):
     [
         (("bookings", "list", "--status", "gone"), "status must be one of booked, cancelled, done"),
         (("bookings", "list", "--day", "01/12/2026"), "Invalid value for '--day'"),
-        (("bookings", "cancel"), "Missing argument 'REFERENCE'"),
+        (("bookings", "cancel"), "name at least one booking"),
     ],
 )
 def test_bad_input_is_refused_with_exit_code_2(tmp_path, args, message):
@@ -173,3 +173,36 @@ def test_bad_clinic_settings_stop_the_cli_with_a_clear_message(tmp_path, monkeyp
     result = kapbot("bookings", "list", url=f"sqlite:///{tmp_path / 'k.db'}", var_dir=tmp_path)
     assert result.returncode == 2
     assert "error: configuration: CLINIC_TIMEZONE must be" in result.stderr
+
+
+def test_bookings_cancel_a_flood_by_address_each_audited_with_the_reason(database_url, tmp_path):
+    start = (dt.datetime.now(UTC) + dt.timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    with session_scope(database_url) as session:
+        flood = [
+            create_booking(
+                session,
+                slot_start=start + dt.timedelta(minutes=30 * n),
+                name="Stranger",
+                phone=f"555 3{n:02d} 4567",
+                email=None,
+                consent=True,
+                conversation_id=f"script-{n}",
+                client_address="203.0.113.7",
+            ).reference
+            for n in range(4)
+        ]
+    reason = "booking flood from 203.0.113.7"
+    result = kapbot(
+        "bookings", "cancel", "--address", "203.0.113.7", "--reason", reason,
+        url=database_url, var_dir=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"cancelled {reference}; its time can be booked again" for reference in flood
+    ]
+    with session_scope(database_url) as session:
+        audit = session.execute(sa.select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
+        assert [(e.action, e.target, e.detail) for e in audit] == [
+            ("booking_cancelled", reference, reason) for reference in flood
+        ]
+        assert all(e.actor.startswith("cli:") for e in audit)

@@ -132,7 +132,7 @@ def test_purge_removes_resolved_handoffs_and_says_what_it_removed(tmp_path):
     table = kapbot("handoffs", "list", "--reason", "eligibility", url=url, var_dir=tmp_path)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
-    assert lines[0].startswith("REFERENCE") and lines[0].endswith("CLAIMED BY")
+    assert lines[0].startswith("REFERENCE") and lines[0].endswith("CLAIMED BY  FLOOD")
     assert len(lines) == 3 and lines[1].startswith(drafts["recent"].reference)
     assert "Ada Visitor" not in table.stdout
 

@@ -30,21 +30,30 @@ from flask import (
     url_for,
 )
 
-from bot import audit
+from bot import audit, handoff_flood
 from bot.bookings import (
     BookingError,
     bookings_for_handoff,
     bookings_ics,
-    cancel_by_staff,
+    cancel_for_clinic,
     list_bookings,
     mark_done,
 )
-from bot.db.models import HANDOFF_REASONS, HANDOFF_STATUSES, Booking, Handoff, StaffUser, utc_now
+from bot.db.models import (
+    HANDOFF_REASONS,
+    HANDOFF_STATUSES,
+    URGENCIES,
+    Booking,
+    Handoff,
+    StaffUser,
+    utc_now,
+)
 from bot.db.session import session_scope
 from bot.handoffs import (
     HandoffError,
     add_note,
     claim_handoff,
+    count_handoffs,
     get_handoff,
     handoff_to_dict,
     list_handoffs,
@@ -222,16 +231,36 @@ def logout():
 # --- Handoff list -----------------------------------------------------------------------------
 
 
+PAGE_SIZE = 50
+FLOOD_CHOICES = {"yes": True, "no": False}
+
+
 @dataclass
 class Filters:
     status: str = ""
     reason: str = ""
     date_from: str = ""
     date_to: str = ""
+    urgency: str = ""
+    flood: str = ""  # "yes": only those marked possible flood, "no": only the others
 
     def describe(self) -> str:
         parts = [f"{name}={value}" for name, value in vars(self).items() if value]
         return " ".join(parts) or "no filters"
+
+    def query(self, **extra) -> dict[str, str]:
+        """The query string that shows these filters (for the paging links)."""
+        names = {"date_from": "from", "date_to": "to"}
+        return {names.get(k, k): v for k, v in {**vars(self), **extra}.items() if v}
+
+
+def _page(raw: str, problems: list[str]) -> int:
+    if not raw:
+        return 1
+    if not raw.isdigit() or int(raw) < 1:
+        problems.append("'Page' must be a whole number from 1.")
+        return 1
+    return int(raw)
 
 
 def _parse_date(raw: str, label: str, problems: list[str]) -> dt.date | None:
@@ -253,8 +282,14 @@ def _parse_filters(args) -> tuple[Filters, dict, list[str]]:
         reason=args.get("reason", "").strip(),
         date_from=args.get("from", "").strip(),
         date_to=args.get("to", "").strip(),
+        urgency=args.get("urgency", "").strip(),
+        flood=args.get("flood", "").strip(),
     )
     problems: list[str] = []
+    if filters.urgency and filters.urgency not in URGENCIES:
+        problems.append(f"Urgency must be one of: {', '.join(URGENCIES)}.")
+    if filters.flood and filters.flood not in FLOOD_CHOICES:
+        problems.append("'Possible flood' must be yes or no.")
     if filters.status and filters.status not in HANDOFF_STATUSES:
         problems.append(f"Status must be one of: {', '.join(HANDOFF_STATUSES)}.")
     if filters.reason and filters.reason not in HANDOFF_REASONS:
@@ -272,6 +307,8 @@ def _parse_filters(args) -> tuple[Filters, dict, list[str]]:
         "created_to": (
             dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), utc) if end else None
         ),
+        "urgency": filters.urgency or None,
+        "possible_flood": FLOOD_CHOICES.get(filters.flood),
     }
     return filters, arguments, problems
 
@@ -279,17 +316,27 @@ def _parse_filters(args) -> tuple[Filters, dict, list[str]]:
 @blueprint.get("/")
 @blueprint.get("/handoffs")
 def handoff_list():
+    """Every handoff is reachable: filtered, then paged (PAGE_SIZE a page), with those marked
+    "possible flood" after the others and their addresses summed up apart."""
     filters, arguments, problems = _parse_filters(request.args)
+    page = _page(request.args.get("page", "").strip(), problems)
     handoffs: list[Handoff] = []
+    total, groups = 0, []
     with _db() as db:
         if not problems:
-            handoffs = list_handoffs(db, **arguments, limit=LIST_LIMIT)
+            total = count_handoffs(db, **arguments)
+            offset = (page - 1) * PAGE_SIZE
+            handoffs = list_handoffs(db, **arguments, limit=PAGE_SIZE, offset=offset)
+            groups = handoff_flood.flood_groups(db)
         audit.record(
             db,
             _me().username,
             "handoffs_listed",
-            detail="invalid filters" if problems else filters.describe(),
+            detail="invalid filters"
+            if problems
+            else filters.describe() + (f" page={page}" if page > 1 else ""),
         )
+    pages = max(1, -(-total // PAGE_SIZE))
     return (
         render_template(
             "staff/handoffs.html",
@@ -298,7 +345,12 @@ def handoff_list():
             problems=problems,
             statuses=HANDOFF_STATUSES,
             reasons=HANDOFF_REASONS,
-            limit=LIST_LIMIT,
+            urgencies=URGENCIES,
+            page=page,
+            pages=pages,
+            total=total,
+            first=(page - 1) * PAGE_SIZE + 1,
+            flood_groups=groups,
         ),
         400 if problems else 200,
     )
@@ -434,14 +486,21 @@ def _chosen_day(problems: list[str]) -> dt.date | None:
 @blueprint.get("/bookings")
 def booking_list():
     problems: list[str] = []
-    upcoming = request.args.get("view", "").strip() == "upcoming"
+    # One client address's upcoming calls: what a booking flood looks like, to cancel at once.
+    address = request.args.get("address", "").strip()[:64]
+    upcoming = request.args.get("view", "").strip() == "upcoming" or bool(address)
     day = None if upcoming else _chosen_day(problems)
     clinic, now = clinic_calendar(), utc_now()
     bookings: list[Booking] = []
     with _db() as db:
         if upcoming:
             bookings = list_bookings(
-                db, status="booked", since=now, calendar=clinic, limit=LIST_LIMIT
+                db,
+                status="booked",
+                since=now,
+                calendar=clinic,
+                limit=LIST_LIMIT,
+                client_address=address or None,
             )
         elif not problems:
             bookings = list_bookings(db, day, calendar=clinic, limit=LIST_LIMIT)
@@ -454,7 +513,7 @@ def booking_list():
             db,
             _me().username,
             "bookings_listed",
-            detail="invalid filters" if problems else ("upcoming" if upcoming else f"day={day}"),
+            detail="invalid filters" if problems else _booking_view(upcoming, address, day),
         )
     one_day = dt.timedelta(days=1)
     return (
@@ -463,6 +522,7 @@ def booking_list():
             bookings=bookings,
             day=day,
             upcoming=upcoming,
+            address=address,
             problems=problems,
             known_handoffs=known,
             previous_day=day - one_day if day else None,
@@ -473,6 +533,12 @@ def booking_list():
         ),
         400 if problems else 200,
     )
+
+
+def _booking_view(upcoming: bool, address: str, day: dt.date | None) -> str:
+    if address:
+        return f"upcoming address={address}"
+    return "upcoming" if upcoming else f"day={day}"
 
 
 def _locked_booking(db, reference: str) -> Booking:
@@ -490,14 +556,49 @@ def _change_booking(reference: str, action: str, change, done: str):
     return redirect(url_for("staff.booking_list", day=clinic_day(booking.slot_start)))
 
 
+def _cancel_for_clinic(references: list[str], reason: str) -> None:
+    """Cancels through the one service function the CLI uses too (row locks, audit entries
+    with the reason), and says what became of each."""
+    try:
+        with _db() as db:
+            result = cancel_for_clinic(db, references, by=_me().username, reason=reason)
+    except BookingError as error:
+        flash(str(error), "error")
+        return
+    if len(result.cancelled) == 1:
+        flash(
+            f"Booking {result.cancelled[0]} is cancelled; its time can be booked again.", "success"
+        )
+    elif result.cancelled:
+        flash(
+            f"Cancelled {len(result.cancelled)} calls: {', '.join(result.cancelled)}; "
+            "their times can be booked again.",
+            "success",
+        )
+    for why in result.refused.values():
+        flash(why, "error")
+    if not result.cancelled and not result.refused:
+        flash("Choose at least one call to cancel.", "error")
+
+
 @blueprint.post("/bookings/<reference>/cancel")
 def cancel_booking(reference: str):
-    return _change_booking(
-        reference,
-        "booking_cancelled",
-        lambda db, booking: cancel_by_staff(db, booking, _me().username),
-        f"Booking {reference} is cancelled; its time can be booked again.",
-    )
+    with _db() as db:
+        booking = _locked_booking(db, reference)
+        day = clinic_day(booking.slot_start)
+    reason = request.form.get("reason", "").strip() or "cancelled on the bookings page"
+    _cancel_for_clinic([reference], reason)
+    return redirect(url_for("staff.booking_list", day=day))
+
+
+@blueprint.post("/bookings/cancel")
+def cancel_bookings():
+    """Several calls at once (a booking flood), with one reason for the audit log."""
+    _cancel_for_clinic(request.form.getlist("reference"), request.form.get("reason", ""))
+    address = request.form.get("address", "").strip()
+    if address:
+        return redirect(url_for("staff.booking_list", address=address))
+    return redirect(url_for("staff.booking_list", view="upcoming"))
 
 
 @blueprint.post("/bookings/<reference>/done")
