@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from bot.bookings import create_booking, get_booking
 from bot.db.models import AuditEntry, Booking
 from bot.db.session import session_scope
-from bot.handoffs import Contact, HandoffDraft, store_draft
+from bot.handoffs import Contact, HandoffDraft, get_handoff, store_draft
 from tests.test_cli_handoffs import kapbot
 
 UTC = dt.timezone.utc
@@ -142,6 +142,10 @@ def test_purge_still_works_when_bookings_point_at_purged_handoffs(tmp_path):
     )
     with session_scope(url) as session:
         store_draft(session, old)
+        # Purge only takes handoffs resolved long enough ago; open ones are kept.
+        handoff = get_handoff(session, old.reference)
+        handoff.status, handoff.resolved_by = "resolved", "sam"
+        handoff.resolved_at = dt.datetime.now(UTC) - dt.timedelta(days=59)
     made = seed(url)
     with session_scope(url) as session:
         get_booking(session, made["early"].reference).handoff_reference = old.reference

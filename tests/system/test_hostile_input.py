@@ -233,12 +233,19 @@ def assert_nothing_injected_or_oversized(database_url: str, senders: str | list[
         assert "\x00" not in text
         assert event["parse_data"]["entities"] == []
         assert event["input_channel"] in ("rest", "socketio")
-        # Rasa's own metadata only: none that the visitor sent.
-        assert set(event.get("metadata") or {}) <= {"assistant_id", "model_id"}
+        # Rasa's own metadata and the address the channel saw: none that the visitor sent.
+        metadata = event.get("metadata") or {}
+        assert set(metadata) <= {"assistant_id", "model_id", "client_address"}
+        assert metadata.get("client_address", "127.0.0.1") == "127.0.0.1"
     kinds = {kind for kind, _ in rows}
     assert "restart" not in kinds and "reset_slots" not in kinds
     injected_slots = [json.loads(data) for kind, data in rows if kind == "slot"]
-    assert all(slot["name"] in ("requested_slot", "booking_failures") for slot in injected_slots)
+    # Rasa keeps the first message's metadata in session_started_metadata: only the channel's.
+    allowed = {"requested_slot", "booking_failures", "session_started_metadata"}
+    assert {slot["name"] for slot in injected_slots} <= allowed
+    for slot in injected_slots:
+        if slot["name"] == "session_started_metadata":
+            assert set(slot["value"] or {}) <= {"client_address"}, slot
     assert bookings == 0 and handoffs == 0
     assert max(len(data) for _, data in rows) < 20 * MAX_MESSAGE_CHARS
 
