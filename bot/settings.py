@@ -177,6 +177,11 @@ class Settings:
             "REDIS_URL": self.redis_url if self.prod_mode else "",
             # So the web app, too, knows the Rasa instances (rasa_api_urls) to publish to.
             "KAPBOT_PROD_MODE": "true" if self.prod_mode else "false",
+            # bot/rasa_server.py finds the API token here (or in RASA_API_TOKEN below): the
+            # children read the same var/ as the process that started them.
+            "KAPBOT_VAR_DIR": str(self.var_dir),
+            # In the environment, which only the owner can read, never on a command line.
+            **({"RASA_API_TOKEN": self.rasa_api_token} if self.rasa_api_token else {}),
         }
 
 
