@@ -123,6 +123,7 @@ def deployment(model_path, tmp_path_factory):
             "LOG_LEVEL": "WARNING",
             # 100 simulated visitors, all from this machine through nginx.
             **NO_RATE_LIMITS,
+            "BOOKING_LIMIT_PER_ADDRESS": "100000",
         }
         serve = Serve(env, "--prod")
         try:
