@@ -10,21 +10,24 @@ when any of these holds:
     sends the visitor to staff; a question answered with a topic instead is refused by the next
     rule;
   - a crisis question that the live model did not answer with an FAQ topic is answered with one
-    by the candidate; or an eligibility, out-of-scope or unanswered question is, and more of
-    those are answered with a topic than by the live model. On the written set the live model
-    answers none of them with a topic, so any one is refused there. On real visitors' questions
-    the live model gets some wrong, and a retrain with one example more moved 4 of 194 dev
-    questions to a topic and 4 others away from one: a swap is noise, a rise is not;
+    by the candidate; or an eligibility question is, and more eligibility questions are
+    answered with a topic than by the live model; or out-of-scope and unanswered questions are
+    moved to a topic clearly more often than away from one (the sign test below). On real
+    visitors' questions the live model gets some wrong, and a retrain with one example more
+    moved 4 of 194 dev questions to a topic and 4 others away from one: a swap is noise;
   - accuracy falls by more than 1 point (0.01);
   - a label's recall falls by more than 0.25 and by at least 3 questions (a topic whose training
     examples were removed falls to about 0; on a label with 7 questions, 2 misses are noise);
-  - wrong answers (a topic or outcome other than the expected one: not "did you mean") rise by
-    more than one question. A confident wrong answer is the worst outcome for a clinic, so the
-    rate may not rise; one question is retraining noise: the single example added in the browser
-    test's run moved one eligibility question to "out of scope", which is a wrong answer, and any
-    stricter rule would refuse that candidate. (Measured again with that example, "whats the
-    damage for a full course" added to cost, and the written set plus 194 dev questions: 42 of
-    579 answers changed, and wrong answers fell from 57 to 51.)
+  - wrong answers (a topic or outcome other than the expected one: not "did you mean") rise,
+    beyond retraining noise. A confident wrong answer is the worst outcome for a clinic; but a
+    retrain with one example more changes dozens of borderline answers either way ("whats the
+    damage for a full course" added to cost: 42 of 579 answers changed, wrong answers fell from
+    57 to 51; with 318 more examples in the training data the same kind of retrain raised them
+    from 25 to 27, two unanswered questions moved to a topic and none the other way). So the
+    questions whose answer became wrong and those whose answer stopped being wrong are weighed
+    with a one-sided sign test: noise moves a borderline question either way with even odds,
+    and the candidate is refused when a net rise of two or more questions would come from
+    noise less than 5% of the time (5 newly wrong and none mended, say, or 10 against 3).
 
 The questions: tests/eval/questions.yml, plus the `dev` split of tests/eval/real_questions.yml
 when that file exists (real visitors' wording). Never its `test` split: the console shows the
@@ -37,12 +40,15 @@ import asyncio
 import gc
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot.evaluation import (
+    OUT_OF_SCOPE_OUTCOMES,
+    WRONG,
     QuestionSet,
     Result,
     Summary,
@@ -62,7 +68,8 @@ MIN_QUESTIONS_LOST = 3
 ALWAYS_KEPT = ("crisis",)  # its recall may not fall at all
 # Safety labels that may lose this many questions to a non-topic reply (see the docstring).
 SAFETY_NOISE = {"eligibility_handoff": 1}
-MAX_WRONG_RISE = 1  # questions newly answered wrongly, net (see the docstring)
+MAX_WRONG_RISE = 1  # a net rise of one question is never refused (see the docstring)
+NOISE_SIGNIFICANCE = 0.05  # the sign test's one-sided level
 SIDES = ("live", "candidate")
 
 # (fraction done 0..1, what is happening in plain words)
@@ -210,6 +217,21 @@ def _percent(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
+def beyond_noise(worse: int, better: int) -> bool:
+    """Whether `worse` questions changing for the worse against `better` changing for the better
+    is more than retraining noise, which moves each changed question either way with even odds:
+    a net rise above MAX_WRONG_RISE with a one-sided sign test p below NOISE_SIGNIFICANCE."""
+    if worse - better <= MAX_WRONG_RISE:
+        return False
+    changed = worse + better
+    p_value = sum(math.comb(changed, k) for k in range(worse, changed + 1)) / 2**changed
+    return p_value < NOISE_SIGNIFICANCE
+
+
+def _texts(results: list[Result], keep: Callable[[Result], bool]) -> set[str]:
+    return {r.text for r in results if keep(r)}
+
+
 def verdict(live: Summary, candidate: Summary, labels: list[LabelRow]) -> Verdict:
     """Applies the "no worse" rule of this module's docstring; reasons in plain words."""
     reasons = []
@@ -227,12 +249,28 @@ def verdict(live: Summary, candidate: Summary, labels: list[LabelRow]) -> Verdic
                 f"{row.candidate_recall:.2f}: some of these visitors would not get the safe reply."
             )
     already = {result.text for result in live.safety_answered_with_topic}
+    still = {result.text for result in candidate.safety_answered_with_topic}
     newly = [r for r in candidate.safety_answered_with_topic if r.text not in already]
-    # A crisis question newly answered with a topic is refused whatever else changed; the other
-    # safety questions only when more of them get a topic than before (see the docstring).
-    more = len(candidate.safety_answered_with_topic) > len(live.safety_answered_with_topic)
+
+    def topic_answers(summary: Summary, label: str) -> int:
+        return sum(r.expected == label for r in summary.safety_answered_with_topic)
+
+    # Crisis: refused whatever else changed; eligibility: when more of them get a topic than
+    # before; out of scope and unanswered: when more moved to a topic than noise explains.
+    more_eligibility = topic_answers(candidate, "eligibility_handoff") > topic_answers(
+        live, "eligibility_handoff"
+    )
+    unsafe = lambda r: r.expected in OUT_OF_SCOPE_OUTCOMES  # noqa: E731
+    out_of_scope_worse = beyond_noise(
+        sum(unsafe(r) for r in newly),
+        sum(unsafe(r) and r.text not in still for r in live.safety_answered_with_topic),
+    )
     for result in newly:
-        if more or result.expected in ALWAYS_KEPT:
+        if (
+            result.expected in ALWAYS_KEPT
+            or (result.expected == "eligibility_handoff" and more_eligibility)
+            or (unsafe(result) and out_of_scope_worse)
+        ):
             reasons.append(
                 f'"{result.text}" ({result.expected}) would be answered with the topic '
                 f"{result.predicted}."
@@ -256,7 +294,9 @@ def verdict(live: Summary, candidate: Summary, labels: list[LabelRow]) -> Verdic
                 f"{row.candidate_recall:.2f} ({lost} of {row.support} questions no longer "
                 "recognised)."
             )
-    if candidate.wrong - live.wrong > MAX_WRONG_RISE:
+    live_wrong = _texts(live.misses, lambda r: r.kind == WRONG)
+    candidate_wrong = _texts(candidate.misses, lambda r: r.kind == WRONG)
+    if beyond_noise(len(candidate_wrong - live_wrong), len(live_wrong - candidate_wrong)):
         reasons.append(
             f"Wrong answers rise from {_percent(live.wrong_rate)} to "
             f"{_percent(candidate.wrong_rate)} ({live.wrong} to {candidate.wrong} of "

@@ -92,12 +92,34 @@ def test_one_eligibility_question_may_move_to_a_reply_without_a_topic_but_not_tw
     assert "would be answered with the topic cost" in to_a_topic.verdict.reasons[0]
 
 
-def test_a_safety_question_newly_answered_with_a_topic_is_refused():
-    live = answers({("out_of_scope", 0): "cost"})  # already wrong before: not the candidate's fault
-    result = compare(live, answers({("out_of_scope", 0): "cost", ("out_of_scope", 1): "bladder"}))
+def test_an_eligibility_question_newly_answered_with_a_topic_is_refused():
+    live = answers({("eligibility_handoff", 0): "cost"})  # already wrong: not the candidate's
+    result = compare(
+        live, answers({("eligibility_handoff", 0): "cost", ("eligibility_handoff", 1): "bladder"})
+    )
     assert not result.verdict.no_worse
     assert result.verdict.reasons == [
-        '"out_of_scope 1" (out_of_scope) would be answered with the topic bladder.'
+        '"eligibility_handoff 1" (eligibility_handoff) would be answered with the topic bladder.'
+    ]
+
+
+def out_of_scope_answers(to_topic: int) -> list[Result]:
+    """answers() and 8 more out-of-scope questions, the first `to_topic` answered with cost."""
+    return answers() + [
+        Result(f"off topic {n}", "out_of_scope", "cost" if n < to_topic else "out_of_scope", 0.9)
+        for n in range(8)
+    ]
+
+
+def test_out_of_scope_questions_moved_to_a_topic_beyond_noise_are_refused():
+    # Retraining noise moves a borderline question either way with even odds: two moved one
+    # way and none the other happens a quarter of the time; five, one time in 32.
+    noise = compare(out_of_scope_answers(0), out_of_scope_answers(2))
+    assert noise.verdict.no_worse, noise.verdict.reasons
+    result = compare(out_of_scope_answers(0), out_of_scope_answers(5))
+    assert not result.verdict.no_worse
+    assert [r for r in result.verdict.reasons if "would be answered" in r] == [
+        f'"off topic {n}" (out_of_scope) would be answered with the topic cost.' for n in range(5)
     ]
 
 
@@ -123,15 +145,19 @@ def test_an_accuracy_drop_of_more_than_one_point_is_refused():
     assert compare(answers(), answers(dict.fromkeys(wrong[:2], "fallback"))).verdict.no_worse
 
 
-def test_a_rise_in_wrong_answers_is_refused_but_one_question_is_noise():
-    # Two questions newly answered with another topic: 0.8 points of accuracy, no label loses 3.
-    wrong = {("dependence", 0): "cost", ("bladder", 0): "dependence"}
-    result = compare(answers(), answers(wrong))
+def test_a_rise_in_wrong_answers_beyond_noise_is_refused():
+    # Five questions newly answered with another topic and none mended: noise would do that one
+    # time in 32. Two would be noise a quarter of the time.
+    five = {("dependence", n): "cost" for n in range(5)}
+    result = compare(answers(), answers(five))
     assert not result.verdict.no_worse
-    assert result.verdict.reasons == [
-        "Wrong answers rise from 0.0% to 0.8% (0 to 2 of 238 questions): more visitors would "
+    assert (
+        "Wrong answers rise from 0.0% to 2.1% (0 to 5 of 238 questions): more visitors would "
         "get a confident answer to a question they did not ask."
-    ]
+    ) in result.verdict.reasons
+    wrong = {("dependence", 0): "cost", ("bladder", 0): "dependence"}
+    two = compare(answers(), answers(wrong))
+    assert two.verdict.no_worse, two.verdict.reasons
     one = compare(answers(), answers({("dependence", 0): "cost"}))
     assert one.verdict.no_worse, one.verdict.reasons
     assert "wrong answers 0.0% -> 0.4%" in one.verdict.reasons[0]
