@@ -86,7 +86,10 @@ _PATTERNS = [
     r"\b(?:my|his|her)\s+heart\s+(?:is|'s|keeps)\s+(?:racing|pounding|beating\s+(?:really\s+|so\s+|very\s+)?fast|skipping)\b",
     # medical emergencies that name no symptom
     r"\bemergenc\w*",
-    r"\b9\s*1\s*1\b|\b988\b|\b999\b|\b112\b",
+    # an emergency number on its own, not three digits of a phone number ("555 911 2345",
+    # typed into the booking form)
+    r"(?<![\d(+])(?<!\d[\s.\-])(?<!\d\)\s)(?:\b9\s*1\s*1\b|\b988\b|\b999\b|\b112\b)"
+    r"(?![\s.\-]?\(?\d)",
     r"\b(?:snoring|gurgling|rattling)\s+(?:noise|sound)s?\b|\beyes\s+(?:are\s+)?(?:rolled|rolling)\s+back\b",
     r"\bcall(?:ing)?\s+(?:an\s+)?ambulance\b|\bambulance\b",
 ]

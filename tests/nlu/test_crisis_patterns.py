@@ -5,6 +5,8 @@ import pytest
 from bot.nlu.crisis_patterns import crisis_match
 
 CRISIS_MESSAGES = [
+    "should I call 911",
+    "988",
     "I want to kill myself",
     "i've been thinking about suicide",
     "im feeling suicidal tonight",
@@ -47,6 +49,11 @@ CRISIS_MESSAGES = [
 ]
 
 ORDINARY_MESSAGES = [
+    # phone numbers typed into the booking form that hold an emergency number's digits
+    "555 911 2345",
+    "555 988 1234",
+    "(911) 234-5678",
+    "+1 911 234 5678",
     "is ketamine addictive?",
     "how long does a session last",
     "can I end the session early if I feel bad",
