@@ -14,8 +14,9 @@ Rasa handles it.
   message gets a "please slow down" reply instead of the NLU; a long message counts as several
   (message_cost). Never the crisis reply, though: a message the crisis patterns recognise
   still gets it. The conversation's first such message runs the whole turn as usual (the
-  reply, and the urgent handoff the tracker store opens); later ones get the crisis text straight away, without the NLU, so a flood of them stays cheap
-  and the conversation already has its handoff.
+  reply, and the urgent handoff the tracker store opens); later ones get the crisis text
+  straight away, without the NLU, so a flood of them stays cheap and the conversation already
+  has its handoff.
 - Never silence: when Rasa's answer does not come within REPLY_TIMEOUT_SECONDS, or the turn ends
   without a single message (Rasa logs a failed custom action, e.g. the action server is down,
   and carries on without a word), the visitor is told to try again or call the clinic. The
