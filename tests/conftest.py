@@ -294,7 +294,17 @@ def worse_candidate_run(model_path, tmp_path_factory):
     ):
         return done[0], settings
     upgrade(settings.database_url)
-    run = start_training("test", settings=settings, compare_with=model_path)
+    # A Rasa cache of its own: restored from the project's .rasa/cache, nothing is trained
+    # and the log the progress tests read has no epochs.
+    previous_cache = os.environ.get("RASA_CACHE_DIRECTORY")
+    os.environ["RASA_CACHE_DIRECTORY"] = str(folder / "rasa-cache")
+    try:
+        run = start_training("test", settings=settings, compare_with=model_path)
+    finally:
+        if previous_cache is None:
+            del os.environ["RASA_CACHE_DIRECTORY"]
+        else:
+            os.environ["RASA_CACHE_DIRECTORY"] = previous_cache
     # What the console would have shown, polled like the console does.
     seen = []
     while run.active:
