@@ -28,10 +28,6 @@ def set_recording(enabled: bool) -> None:
     _recording = enabled
 
 
-def is_recording() -> bool:
-    return _recording
-
-
 def in_background(job: Callable[..., Any], *args: Any) -> Future:
     future = _background.submit(job, *args)
     _background_work.append(future)

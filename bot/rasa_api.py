@@ -13,7 +13,6 @@ from bot.local_secrets import persistent_secret
 from bot.settings import Settings, SettingsError
 
 TOKEN_FILE = "rasa-api-token"  # noqa: S105 (a file name, not a secret)
-STATUS_TIMEOUT_SECONDS = 10
 # Loading a model means unpacking it and building TensorFlow graphs: seconds to a minute.
 LOAD_TIMEOUT_SECONDS = 300
 
@@ -93,11 +92,6 @@ def _request(
     if response.status_code >= 400:
         raise RasaApiError(_explain(url, response))
     return response
-
-
-def model_status(url: str, token: str | None) -> dict:
-    """`GET /status`: {"model_file", "model_id", "num_active_training_jobs"}."""
-    return _request("GET", url, "/status", token, timeout=STATUS_TIMEOUT_SECONDS).json()
 
 
 def load_model(url: str, token: str | None, model: Path) -> None:
