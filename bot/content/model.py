@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +17,9 @@ try:
 except ImportError:  # PyYAML built without libyaml
     from yaml import SafeLoader as _SafeLoader
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, get_settings
+
+log = logging.getLogger(__name__)
 
 CONTENT_DIR = PROJECT_ROOT / "content"
 ARTICLE_PATH = CONTENT_DIR / "source" / "how-safe-is-kap.txt"
@@ -283,6 +288,80 @@ def load_content(content_dir: Path = CONTENT_DIR) -> Content:
         topics=tuple(topics),
         messages=messages,
     )
+
+
+# --- The content as the files are now, for the processes that keep running ---------------------
+
+_FileState = tuple[str, int, int, int, int] | tuple[str, None]
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    files: tuple[_FileState, ...]
+    content: Content
+
+
+_loaded: dict[Path, _Loaded] = {}
+_loading = threading.Lock()
+
+
+def _files_state(content_dir: Path) -> tuple[_FileState, ...]:
+    """What tells whether the content files changed: the name, modification and change times,
+    size and inode of every content/*.yml and of the article (whose headings load_content
+    checks), or None for one that is missing. The editor replaces a file atomically (a new
+    inode), so even a change within one tick of the clock shows."""
+    try:
+        names = sorted(
+            entry.name for entry in os.scandir(content_dir) if entry.name.endswith(".yml")
+        )
+    except FileNotFoundError:
+        names = []
+    state: list[_FileState] = []
+    for name in (*names, f"source/{ARTICLE_PATH.name}"):
+        try:
+            info = os.stat(content_dir / name)
+        except FileNotFoundError:
+            state.append((name, None))
+            continue
+        state.append((name, info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino))
+    return tuple(state)
+
+
+def current(directory: Path | None = None) -> Content:
+    """The content as its files are now, for the processes that keep running (the action
+    server, the Rasa servers' channels and NLU, the web app): publishing a model swaps it in
+    without restarting them, and the topics and messages it was trained on must come with it.
+
+    Loaded once and the same object returned while the files stay the same (so what a caller
+    derives from it can be cached on its identity); loaded again on the first call after any
+    of them changes, appears or goes. Safe to call from any thread. `directory` defaults to the
+    content of the project the editor changes and training reads (KAPBOT_CONTENT_ROOT).
+
+    Files that stop being valid content (a hand edit half done) do not take the processes down:
+    the last good content stays in use, and the problems are logged, until they are fixed. With
+    no good content yet, ContentError is raised as load_content does."""
+    content_dir = (
+        Path(directory) if directory is not None else get_settings().content_root / "content"
+    )
+    with _loading:
+        files = _files_state(content_dir)
+        loaded = _loaded.get(content_dir)
+        if loaded is not None and loaded.files == files:
+            return loaded.content
+        try:
+            content = load_content(content_dir)
+        except ContentError as error:
+            if loaded is None:
+                raise
+            log.error(
+                "The content in %s changed but cannot be used; the previous content stays in "
+                "use until this is fixed:\n%s",
+                content_dir,
+                error,
+            )
+            content = loaded.content
+        _loaded[content_dir] = _Loaded(files, content)
+        return content
 
 
 def review_is_due(reviewed: dt.date, today: dt.date | None = None) -> bool:
