@@ -1,26 +1,25 @@
-"""What several actions need: the content (read once per process), the clinic's contact details
+"""What several actions need: the content (as its files are now), the clinic's contact details
 for messages, the visitor's latest intent, and running blocking database work off the event
 loop."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 
-from bot.content.model import Content, load_content
+from bot.content.model import Content, current
 from bot.settings import get_settings
 
 T = TypeVar("T")
 
 
-@functools.lru_cache(maxsize=1)
 def content() -> Content:
-    # Content changes come with a retrain and a restart, so one read per process is enough.
-    return load_content()
+    # Not read once per process: a published model brings its topics without a restart of the
+    # action server, and its "did you mean" buttons must offer them (bot.content.model.current).
+    return current()
 
 
 def clinic_details() -> dict[str, str]:

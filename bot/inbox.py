@@ -22,7 +22,6 @@ message does not come back.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 from collections.abc import Iterator
@@ -37,7 +36,7 @@ from bot.answer_feedback import down_votes
 from bot.content.buttons import clicked_topic
 from bot.content.checks import EDITOR_REFUSED
 from bot.content.editing import ContentProject, clean_example
-from bot.content.model import Content, load_content
+from bot.content.model import current
 from bot.db.models import Handoff, InboxDecision, utc_now
 from bot.evaluation import is_topic
 from bot.masking import mask
@@ -71,12 +70,6 @@ EVENTS = sa.table(
     sa.column("timestamp", sa.Float),
     sa.column("data", sa.Text),
 )
-
-
-@functools.lru_cache(maxsize=1)
-def _content() -> Content:
-    # The button labels the bot showed: they change only with a new model and a restart.
-    return load_content()
 
 
 class InboxError(ValueError):
@@ -246,7 +239,8 @@ def _chose_a_suggestion(events: list[dict], index: int) -> bool:
     previous = max((i for i in range(index) if events[i].get("event") == "user"), default=None)
     if previous is None or not _offered_did_you_mean(events[previous + 1 : index]):
         return False
-    return clicked_topic(str(events[index].get("text") or ""), _content()) is not None
+    # current(): the labels of the bot's buttons, a published model's new topics included.
+    return clicked_topic(str(events[index].get("text") or ""), current()) is not None
 
 
 def _top_topic(parse_data: dict) -> str | None:
@@ -413,7 +407,7 @@ def _unsure_messages(
                 guess = Guess(_topic_of(ranking[0]), _confidence(ranking[0]))
             following = events[end] if end < len(events) else None
             # A "did you mean" button sends its topic's label (bot/content/buttons.py).
-            chosen = clicked_topic(str((following or {}).get("text") or ""), _content())
+            chosen = clicked_topic(str((following or {}).get("text") or ""), current())
             taken = (
                 chosen
                 or ((following or {}).get("parse_data") or {}).get("intent", {}).get("name")

@@ -26,7 +26,6 @@ Rasa handles it.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import re
 import unicodedata
@@ -36,7 +35,7 @@ from typing import Any
 from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, Sanic
 
-from bot.content.model import Content, load_content
+from bot.content.model import current
 from bot.nlu.crisis_patterns import is_crisis
 from bot.rate_limits import shared_limiter
 from bot.settings import get_settings
@@ -53,16 +52,11 @@ _LEADING_SLASHES = re.compile(r"^[\s/]+")
 _KEPT_CONTROLS = {"\n", "\t"}
 
 
-@functools.lru_cache(maxsize=1)
-def _content() -> Content:
-    # Content changes come with a retrain and a restart.
-    return load_content()
-
-
 def channel_message(key: str) -> str:
     settings = get_settings()
+    # current(): a published model's messages come without a restart of the Rasa server.
     return (
-        _content()
+        current()
         .messages[key]
         .format(
             max_chars=MAX_MESSAGE_CHARS,
@@ -120,7 +114,7 @@ def limited_reply(text: str, conversation: str) -> str | None:
     if cleaned and is_crisis(cleaned):
         if shared_limiter().first_crisis(conversation):
             return None
-        return _content().messages["crisis"]
+        return current().messages["crisis"]
     return channel_message("slow_down")
 
 

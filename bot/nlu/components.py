@@ -14,7 +14,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.content.buttons import FAQ_INTENT, label_meanings, normalized
-from bot.content.model import load_content
+from bot.content.model import Content, current
 from bot.nlu.confidence import is_unsure
 from bot.nlu.crisis_patterns import crisis_match
 from bot.nlu.eligibility_patterns import eligibility_match
@@ -107,13 +107,18 @@ class ButtonLabelHandler(_NonTrainableComponent):
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
-        self._meanings: dict[str, str] | None = None
+        self._meanings: tuple[Content, dict[str, str]] | None = None
 
     def meaning(self, text: str) -> str | None:
-        if self._meanings is None:
-            # Read on first use, not at import or training; content comes with the model's code.
-            self._meanings = label_meanings(load_content())
-        return self._meanings.get(normalized(text))
+        # current(), not the content as it was when this model loaded: the action server offers
+        # "did you mean" buttons with current() (actions/fallback.py), and a label it shows must
+        # mean its topic here too, whenever the files change. A topic this model was not
+        # trained on is still refused (_force_faq_answer). The meanings are kept while
+        # current() returns the same content object.
+        content = current()
+        if self._meanings is None or self._meanings[0] is not content:
+            self._meanings = (content, label_meanings(content))
+        return self._meanings[1].get(normalized(text))
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -10,7 +10,7 @@ import re
 
 from flask import Blueprint, current_app, jsonify, render_template, request, send_from_directory
 
-from bot.content.model import Content, load_content
+from bot.content.model import Content, current
 from bot.db.models import VOTES, AnswerFeedback
 from bot.db.session import session_scope
 from bot.handoffs import delete_conversation
@@ -58,10 +58,9 @@ def conversation_id_from(body) -> str | None:
 
 
 def _content() -> Content:
-    # Read once per app: the answers only change with a new model, which means a restart.
-    if "KAPBOT_CONTENT" not in current_app.config:
-        current_app.config["KAPBOT_CONTENT"] = load_content()
-    return current_app.config["KAPBOT_CONTENT"]
+    # Not read once per app: a published model brings its answers without a restart, and the
+    # widget's feedback on them must be accepted (bot.content.model.current).
+    return current(current_app.config["KAPBOT_SETTINGS"].content_root / "content")
 
 
 def over_limit(scope: str, conversation: str) -> bool:
