@@ -20,7 +20,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.shared import clinic_details, content, in_thread, latest_intent
-from bot.bookings import (
+from bot.content.buttons import button
+from bot.db.models import utc_now
+from bot.db.session import session_scope
+from bot.desk.bookings import (
     AlreadyBooked,
     BookingError,
     BookingNotFound,
@@ -30,18 +33,15 @@ from bot.bookings import (
     create_booking,
     free_slots,
 )
-from bot.client_address import from_events
-from bot.contact import clean_name, display_phone, parse_contact_detail, phone_in
-from bot.content.buttons import button
-from bot.db.models import utc_now
-from bot.db.session import session_scope
-from bot.scheduling import (
+from bot.desk.contact import clean_name, display_phone, parse_contact_detail, phone_in
+from bot.desk.scheduling import (
     ClinicCalendar,
     SlotRequest,
     format_slot,
     nearest_free_slot,
     parse_slot_request,
 )
+from bot.protection.client_address import from_events
 from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ NOT_RECORDED = "not_recorded"
 CANCELLED = "cancelled"
 MAX_FAILURES = 3
 SLOT_BUTTONS = 5
-# Booking references: "B-" and 8 characters of bot.bookings' alphabet (no 0, 1, I, L, O).
+# Booking references: "B-" and 8 characters of bot.desk.bookings' alphabet (no 0, 1, I, L, O).
 REFERENCE = re.compile(r"\bB[-\s]?([2-9A-HJKMNP-Z]{8})\b", re.I)
 _SKIP_EMAIL = re.compile(r"^(skip|no|none|nope|no email|no thanks|n/?a|rather not)\b", re.I)
 # What a "change ..." answer to the summary refers to.
@@ -256,7 +256,7 @@ class ValidateBookingForm(FormValidationAction):
             "conversation_id": tracker.sender_id,
             "handoff_reference": tracker.get_slot("booking_handoff_reference"),
             "phone_region": get_settings().phone_region,
-            # Against a script booking every free time (bot/bookings.py).
+            # Against a script booking every free time (bot/desk/bookings.py).
             "client_address": from_events(tracker.events),
             "limit_per_address": get_settings().booking_limit_per_address,
         }

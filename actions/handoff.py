@@ -5,7 +5,7 @@ article does not cover ("can I drink alcohol after a session?") and requests for
 never answered by the bot: it offers a handoff (a plain response, see bot/data/rules.yml),
 collects a name, a phone number or email and explicit consent (handoff_form), then records the
 handoff with the conversation so far. Crisis messages create an urgent handoff too, in the Rasa
-server (bot/rasa_tracker_store.py), so the crisis reply never waits on it.
+server (bot/stores/tracker_store.py), so the crisis reply never waits on it.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.shared import clinic_details, in_thread, latest_intent
-from bot.client_address import from_events
-from bot.contact import clean_name, display_phone, parse_contact_detail
-from bot.handoff_delivery import record_handoff
-from bot.handoffs import Contact, HandoffDraft, transcript_from_events
+from bot.desk.contact import clean_name, display_phone, parse_contact_detail
+from bot.desk.handoff_delivery import record_handoff
+from bot.desk.handoffs import Contact, HandoffDraft, transcript_from_events
+from bot.protection.client_address import from_events
 from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class ActionSubmitHandoff(Action):
                 email=detail.email if detail else None,
                 consent=True,
             ),
-            # The flood cap counts new handoffs per client address (bot/handoff_flood.py).
+            # The flood cap counts new handoffs per client address (bot/desk/handoff_flood.py).
             client_address=from_events(tracker.events),
         )
         try:

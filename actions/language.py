@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.shared import clinic_details
-from bot.outcomes import OTHER_LANGUAGE_RESPONSE
+from bot.content.outcomes import OTHER_LANGUAGE_RESPONSE
 
 
 def detected_language(tracker: Tracker) -> str | None:

@@ -26,12 +26,13 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.local_assistant import latest_model  # noqa: E402
-from bot.runner import Supervisor, child_environment, process_specs  # noqa: E402
+from bot.models.assistant import latest_model  # noqa: E402
+from bot.ops.runner import Supervisor, child_environment, process_specs  # noqa: E402
 from bot.settings import PROJECT_ROOT, settings_from_env  # noqa: E402
 
 QUESTIONS = PROJECT_ROOT / "tests" / "eval" / "questions.yml"
-# Every simulated visitor comes from this one machine: the per-client limits (bot/rate_limits.py)
+# Every simulated visitor comes from this one machine: the per-client limits
+# (bot/protection/rate_limits.py)
 # are off here, and measured under attack in bench_attack.py.
 NO_RATE_LIMITS = {"RATE_LIMIT_PER_ADDRESS": "10000000", "RATE_LIMIT_PER_CONVERSATION": "10000000"}
 

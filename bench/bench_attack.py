@@ -33,13 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import percentile, running_assistant  # noqa: E402
-from bot.masking import mask  # noqa: E402
+from bot.desk.masking import mask  # noqa: E402
 from bot.nlu.eligibility_patterns import looks_like_eligibility  # noqa: E402
 from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
 
 QUESTION = "is ketamine addictive?"
 SLOW_DOWN = "You're sending messages faster than I can take them"
-# What the masking did before (bot/masking.py): quadratic on a long run without an "@".
+# What the masking did before (bot/desk/masking.py): quadratic on a long run without an "@".
 OLD_EMAIL = re.compile(r"[\w.+\-']+@[\w\-]+(?:\.[\w\-]+)+")
 
 

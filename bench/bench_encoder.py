@@ -86,16 +86,25 @@ def numpy_encoder(encoder: SentenceEncoder):
     for i in range(6):
         p = f"encoder.layer.{i}."
         qkv = [p + f"attention.self.{n}." for n in ("query", "key", "value")]
-        layers.append({
-            "qkv": (np.concatenate([w[n + "weight"] for n in qkv]),
-                    np.concatenate([w[n + "bias"] for n in qkv])[:, None]),
-            "out": (w[p + "attention.output.dense.weight"], col(p + "attention.output.dense.bias")),
-            "norm1": (col(p + "attention.output.LayerNorm.weight"),
-                      col(p + "attention.output.LayerNorm.bias")),
-            "inter": (w[p + "intermediate.dense.weight"], col(p + "intermediate.dense.bias")),
-            "output": (w[p + "output.dense.weight"], col(p + "output.dense.bias")),
-            "norm2": (col(p + "output.LayerNorm.weight"), col(p + "output.LayerNorm.bias")),
-        })
+        layers.append(
+            {
+                "qkv": (
+                    np.concatenate([w[n + "weight"] for n in qkv]),
+                    np.concatenate([w[n + "bias"] for n in qkv])[:, None],
+                ),
+                "out": (
+                    w[p + "attention.output.dense.weight"],
+                    col(p + "attention.output.dense.bias"),
+                ),
+                "norm1": (
+                    col(p + "attention.output.LayerNorm.weight"),
+                    col(p + "attention.output.LayerNorm.bias"),
+                ),
+                "inter": (w[p + "intermediate.dense.weight"], col(p + "intermediate.dense.bias")),
+                "output": (w[p + "output.dense.weight"], col(p + "output.dense.bias")),
+                "norm2": (col(p + "output.LayerNorm.weight"), col(p + "output.LayerNorm.bias")),
+            }
+        )
 
     def norm(x, gamma_beta):
         centred = x - x.mean(0, keepdims=True)
@@ -104,8 +113,10 @@ def numpy_encoder(encoder: SentenceEncoder):
 
     def forward(ids: list[int]) -> np.ndarray:
         n = len(ids)
-        x = norm((word[ids] + position[:n]).T, (col("embeddings.LayerNorm.weight"),
-                                                col("embeddings.LayerNorm.bias")))
+        x = norm(
+            (word[ids] + position[:n]).T,
+            (col("embeddings.LayerNorm.weight"), col("embeddings.LayerNorm.bias")),
+        )
         for layer in layers:
             qkv = (layer["qkv"][0] @ x + layer["qkv"][1]).reshape(3, 12, 32, n)
             scores = (qkv[0].transpose(0, 2, 1) @ qkv[1]) * np.float32(32**-0.5)
@@ -151,9 +162,11 @@ def main() -> None:
                 name += f" (max difference {drift:.0e})"
             median, p95 = per_message_ms(encode)
             wall, cpu = throughput(encode, texts)
-        print(f"{name}, {threads} threads: one short message {median:.1f} ms CPU median, "
-              f"{p95:.1f} ms p95; {len(texts)} training texts in {wall:.1f} s wall, "
-              f"{cpu:.1f} s CPU ({len(texts) / wall:.0f}/s)")
+        print(
+            f"{name}, {threads} threads: one short message {median:.1f} ms CPU median, "
+            f"{p95:.1f} ms p95; {len(texts)} training texts in {wall:.1f} s wall, "
+            f"{cpu:.1f} s CPU ({len(texts) / wall:.0f}/s)"
+        )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 For each assistant (this project's, and as a baseline a plain `rasa init` assistant, trained once
 and cached under var/bench/rasa-init/) and each number of Rasa instances (1, 2), it starts the
-instances behind nginx exactly as `kapbot serve --prod` does (bot/runner.py, bot/balancer.py),
+instances behind nginx exactly as `kapbot serve --prod` does (bot/ops/runner.py,
+bot/ops/balancer.py),
 with a PostgreSQL tracker store (a throwaway database on 127.0.0.1:5432) and the Redis lock
 store (a Redis database of its own), then sends the questions of tests/eval/questions.yml from
 1, 20 and 100 concurrent conversations (each conversation sends its messages one after the
@@ -33,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import NO_RATE_LIMITS, percentile, rss_mb  # noqa: E402
-from bot.balancer import write_nginx_config  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.local_assistant import latest_model  # noqa: E402
-from bot.runner import ProcessSpec, Supervisor, child_environment, process_specs  # noqa: E402
+from bot.models.assistant import latest_model  # noqa: E402
+from bot.ops.balancer import write_nginx_config  # noqa: E402
+from bot.ops.runner import ProcessSpec, Supervisor, child_environment, process_specs  # noqa: E402
 from bot.settings import PROJECT_ROOT, settings_from_env  # noqa: E402
 from tests.conftest import free_prod_mode_ports, throwaway_postgres_database  # noqa: E402
 
@@ -68,7 +69,7 @@ def baseline_specs(settings, model: Path, folder: Path) -> list[ProcessSpec]:
     endpoints = folder / "baseline-endpoints.yml"
     endpoints.write_text(
         "tracker_store:\n  type: SQL\n  url: ${DATABASE_URL}\n"
-        "lock_store:\n  type: bot.rasa_lock_store.ConfiguredLockStore\n"
+        "lock_store:\n  type: bot.stores.lock_store.ConfiguredLockStore\n"
     )
     credentials = folder / "baseline-credentials.yml"
     credentials.write_text("rest:\n")

@@ -103,18 +103,18 @@ class Settings:
     # TLS from the first byte (SMTPS, usually port 465) rather than upgraded with STARTTLS.
     smtp_tls: bool = False
     # At most one notification per kind (urgent, other) in this many seconds; the handoffs made
-    # meanwhile go out together in the next one (bot/notify.py).
+    # meanwhile go out together in the next one (bot/desk/notify.py).
     notify_batch_seconds: int = 60
     # More new handoffs than this from one client address within the window are still stored,
-    # but marked "possible flood" and listed apart (bot/handoff_flood.py).
+    # but marked "possible flood" and listed apart (bot/desk/handoff_flood.py).
     handoff_flood_limit: int = 5
     handoff_flood_window_minutes: int = 60
-    # Screening calls booked from one client address in 24 hours (bot/bookings.py).
+    # Screening calls booked from one client address in 24 hours (bot/desk/bookings.py).
     booking_limit_per_address: int = 3
     notify_from: str = "kapbot@localhost"
     notify_emails: list[str] = field(default_factory=list)
     notify_webhook_url: str = ""
-    # Screening-call bookings: when the clinic takes calls (bot/scheduling.py).
+    # Screening-call bookings: when the clinic takes calls (bot/desk/scheduling.py).
     clinic_name: str = "the clinic"
     clinic_timezone: str = "America/New_York"
     clinic_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
@@ -125,7 +125,7 @@ class Settings:
     # How many working days ahead a visitor may book, and how soon the earliest slot may be.
     booking_days_ahead: int = 10
     booking_lead_minutes: int = 60
-    # Rasa's HTTP API, used to swap in a published model without a restart (bot/rasa_api.py):
+    # Rasa's HTTP API, used to swap in a published model without a restart (bot/models/rasa_api.py):
     # every Rasa server that must load it, and the token they require. An empty token makes
     # `kapbot serve` generate one into var_dir/rasa-api-token.
     rasa_api_urls: list[str] = field(default_factory=list)
@@ -136,7 +136,8 @@ class Settings:
     # Behind a reverse proxy (nginx) that sets X-Forwarded-For/-Proto/-Host: the web app takes
     # the visitor's address and scheme from those headers. Never set it without such a proxy.
     trust_proxy: bool = False
-    # Per-client limits on the public entry points (bot/rate_limits.py): messages (or feedback
+    # Per-client limits on the public entry points (bot/protection/rate_limits.py): messages (or
+    # feedback
     # votes) per client address and per conversation within a sliding window of this many
     # seconds. In Redis when redis_url is set, so they hold across Rasa instances.
     rate_limit_per_address: int = 60
@@ -173,11 +174,11 @@ class Settings:
             # exactly as this process computed them, even when WEB_PORT came from .env.
             "CORS_ORIGINS": ",".join(self.cors_origins),
             "RASA_TELEMETRY_ENABLED": "false",
-            # endpoints.yml's lock store (bot/rasa_lock_store.py): Redis when set.
+            # endpoints.yml's lock store (bot/stores/lock_store.py): Redis when set.
             "REDIS_URL": self.redis_url if self.prod_mode else "",
             # So the web app, too, knows the Rasa instances (rasa_api_urls) to publish to.
             "KAPBOT_PROD_MODE": "true" if self.prod_mode else "false",
-            # bot/rasa_server.py finds the API token here (or in RASA_API_TOKEN below): the
+            # bot/ops/rasa_server.py finds the API token here (or in RASA_API_TOKEN below): the
             # children read the same var/ as the process that started them.
             "KAPBOT_VAR_DIR": str(self.var_dir),
             # In the environment, which only the owner can read, never on a command line.

@@ -81,7 +81,7 @@ def stop_process(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    from bot.local_assistant import NoModelError, latest_model
+    from bot.models.assistant import NoModelError, latest_model
 
     try:
         return latest_model()
@@ -96,7 +96,7 @@ def assistant(model_path):
 
     from rasa.utils.log_utils import configure_structlog
 
-    from bot.local_assistant import LocalAssistant
+    from bot.models.assistant import LocalAssistant
 
     configure_structlog(logging.WARNING)
     return LocalAssistant(model_path).load()
@@ -267,7 +267,7 @@ def worse_candidate_run(model_path, tmp_path_factory):
     import json
 
     from bot.db.migrate import upgrade
-    from bot.training_jobs import get_run, list_runs, start_training
+    from bot.models.training_jobs import get_run, list_runs, start_training
     from tests.content.conftest import copy_project
 
     project = copy_project(tmp_path_factory.mktemp("worse-project"))

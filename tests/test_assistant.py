@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from bot.content.model import load_content
-from bot.evaluation import evaluate, load_questions, summarise
-from bot.outcomes import OUTCOMES
+from bot.content.outcomes import OUTCOMES
+from bot.models.evaluation import evaluate, load_questions, summarise
 from bot.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-from bot.runner import banner
+from bot.ops.runner import banner
 from bot.settings import settings_from_env
 
 

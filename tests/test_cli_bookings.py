@@ -9,10 +9,10 @@ import zoneinfo
 import pytest
 import sqlalchemy as sa
 
-from bot.bookings import create_booking, get_booking
 from bot.db.models import AuditEntry, Booking
 from bot.db.session import session_scope
-from bot.handoffs import Contact, HandoffDraft, get_handoff, store_draft
+from bot.desk.bookings import create_booking, get_booking
+from bot.desk.handoffs import Contact, HandoffDraft, get_handoff, store_draft
 from tests.test_cli_handoffs import kapbot
 
 UTC = dt.timezone.utc

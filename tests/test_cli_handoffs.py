@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from bot.db.models import AuditEntry, Handoff, TranscriptTurn
 from bot.db.session import session_scope
-from bot.handoffs import Contact, HandoffDraft, Turn, deliver, store_draft
+from bot.desk.handoffs import Contact, HandoffDraft, Turn, deliver, store_draft
 from bot.settings import PROJECT_ROOT
 from tests.conftest import free_port
 

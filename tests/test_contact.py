@@ -1,6 +1,6 @@
 import pytest
 
-from bot.contact import clean_name, display_phone, parse_contact_detail
+from bot.desk.contact import clean_name, display_phone, parse_contact_detail
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 import pytest
 
-from bot.evaluation import (
+from bot.content.outcomes import OUTCOMES, outcome_of_response
+from bot.models.evaluation import (
     QuestionFileError,
     QuestionSet,
     Result,
@@ -8,7 +9,6 @@ from bot.evaluation import (
     load_questions,
     summarise,
 )
-from bot.outcomes import OUTCOMES, outcome_of_response
 
 
 def result(expected: str, predicted: str, also_ok: tuple[str, ...] = ()) -> Result:

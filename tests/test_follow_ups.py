@@ -1,8 +1,15 @@
-"""What a visitor's next message says about the answer they just got (bot/follow_ups.py)."""
+"""What a visitor's next message says about the answer they just got
+(bot/conversations/follow_ups.py)."""
 
 import pytest
 
-from bot.follow_ups import ASKED_FOR_A_PERSON, COMPLAINED, REPHRASED, is_complaint, judge
+from bot.conversations.follow_ups import (
+    ASKED_FOR_A_PERSON,
+    COMPLAINED,
+    REPHRASED,
+    is_complaint,
+    judge,
+)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.content.checks import EDITOR_REFUSED, example_problem
 from bot.content.editing import clean_example
-from bot.masking import _mask_emails, mask
+from bot.desk.masking import _mask_emails, mask
 
 # The address pattern the masking used before: right, but quadratic on long runs without "@".
 QUADRATIC_EMAIL_PATTERN = re.compile(r"[\w.+\-']+@[\w\-]+(?:\.[\w\-]+)+")

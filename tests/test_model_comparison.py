@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import QuestionSet, Result
-from bot.model_comparison import (
+from bot.models.comparison import (
     Comparison,
     comparison_from_results,
     format_comparison,
     write_confusion_png,
 )
+from bot.models.evaluation import QuestionSet, Result
 
 # An evaluation set of 238 questions: one question is 0.4 points of accuracy.
 LABELS = {
@@ -182,7 +182,7 @@ def test_an_also_ok_answer_is_right_for_the_rule():
 def test_the_gate_measures_on_the_written_set_and_only_the_dev_split_of_real_questions(
     tmp_path, monkeypatch
 ):
-    from bot import model_comparison
+    from bot.models import comparison as model_comparison
 
     written = tmp_path / "questions.yml"
     written.write_text("- {text: is it addictive, topic: dependence}\n")
@@ -225,9 +225,9 @@ def test_confusion_side_must_be_live_or_candidate(tmp_path):
 
 
 def test_a_remembered_comparison_on_the_gate_is_found_by_publishing(tmp_path, monkeypatch):
-    """What the training worker stores is what publishing looks up (bot/model_registry.py
+    """What the training worker stores is what publishing looks up (bot/models/registry.py
     passes DEFAULT_QUESTIONS): the same files, the same split, no second evaluation."""
-    from bot import model_comparison
+    from bot.models import comparison as model_comparison
     from bot.settings import settings_from_env
 
     written = tmp_path / "questions.yml"

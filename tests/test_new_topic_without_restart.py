@@ -25,11 +25,11 @@ from actions.fallback import ActionDidYouMean
 from bot.channels.visitor_messages import refusal_for
 from bot.content.editing import ContentProject
 from bot.content.model import current
+from bot.conversations.inbox import conversation_items
 from bot.db.migrate import upgrade
-from bot.inbox import conversation_items
+from bot.models.tuning import configured_thresholds
 from bot.nlu.components import RESPONSE_SELECTOR, ButtonLabelHandler
 from bot.settings import get_settings
-from bot.tuning import configured_thresholds
 from bot.web import create_app
 from tests.actions.test_fallback import parse_data
 from tests.conftest import free_port

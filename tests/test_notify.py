@@ -15,8 +15,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from bot.handoffs import Contact, HandoffDraft, Turn
-from bot.notify import (
+from bot.desk.handoffs import Contact, HandoffDraft, Turn
+from bot.desk.notify import (
     HandoffSummary,
     NotificationBatcher,
     NotifyResult,
@@ -187,7 +187,7 @@ def test_a_normal_handoff_has_a_plain_subject_and_a_mapping_summary_is_reduced(s
 def test_unreachable_servers_are_reported_and_logged_never_raised(webhook_server, caplog):
     webhook_url, received, status = webhook_server
     status["code"] = 500
-    caplog.set_level(logging.INFO, logger="bot.notify")
+    caplog.set_level(logging.INFO, logger="bot.desk.notify")
     draft = crisis_draft()
 
     result = notify_new_handoff(

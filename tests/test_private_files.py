@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.local_secrets import persistent_secret
+from bot.files.local_secrets import persistent_secret
 from bot.settings import PROJECT_ROOT
 
 

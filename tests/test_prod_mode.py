@@ -10,15 +10,15 @@ import uuid
 import pytest
 import redis
 
-from bot.balancer import nginx_command, write_nginx_config
-from bot.prod_mode import prod_mode_problems
-from bot.rasa_lock_store import (
+from bot.ops.balancer import nginx_command, write_nginx_config
+from bot.ops.prod_mode import prod_mode_problems
+from bot.ops.runner import process_specs
+from bot.settings import SettingsError, settings_from_env
+from bot.stores.lock_store import (
     AtomicRedisLockStore,
     ConfiguredLockStore,
     redis_connection_options,
 )
-from bot.runner import process_specs
-from bot.settings import SettingsError, settings_from_env
 from tests.conftest import free_port
 
 # A Redis database of its own, so the keys made here never meet anyone else's.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.rasa_api import api_token, is_loopback, serving_token, token_path
-from bot.runner import process_specs
+from bot.models.rasa_api import api_token, is_loopback, serving_token, token_path
+from bot.ops.runner import process_specs
 from bot.settings import SettingsError, settings_from_env
 
 
@@ -70,7 +70,7 @@ def test_rasa_starts_with_the_given_model_and_the_api_only_with_a_token(tmp_path
 
 
 def test_the_rasa_entry_point_adds_the_token_itself_and_refuses_one_given(monkeypatch, tmp_path):
-    import bot.rasa_server as entry
+    import bot.ops.rasa_server as entry
 
     settings = settings_from_env({"KAPBOT_VAR_DIR": str(tmp_path), "RASA_API_TOKEN": "tok-1"})
     monkeypatch.setattr(entry, "get_settings", lambda: settings)

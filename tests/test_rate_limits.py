@@ -1,4 +1,5 @@
-"""Per-client limits (bot/rate_limits.py), in memory and in the real Redis on 127.0.0.1:6379.
+"""Per-client limits (bot/protection/rate_limits.py), in memory and in the real Redis on
+127.0.0.1:6379.
 The attacks on the running servers are in tests/system/test_rate_limits.py."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import uuid
 import pytest
 import redis
 
-from bot.rate_limits import KEY_PREFIX, Limits, RateLimiter
+from bot.protection.rate_limits import KEY_PREFIX, Limits, RateLimiter
 from tests.conftest import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -75,7 +76,7 @@ def test_only_the_first_crisis_of_a_conversation_is_let_through(limiter):
 
 def test_the_window_slides(scope):
     """The previous window's count weighs in by the part of it still inside the window."""
-    from bot.rate_limits import MemoryCounters
+    from bot.protection.rate_limits import MemoryCounters
 
     counters = MemoryCounters()
     key = [f"{scope}:k"]

@@ -1,4 +1,4 @@
-"""When calls can be booked and what a visitor's words ask for (bot/scheduling.py): fixed `now`
+"""When calls can be booked and what a visitor's words ask for (bot/desk/scheduling.py): fixed `now`
 values, the clinic's own time zone, DST changes and holidays."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import zoneinfo
 
 import pytest
 
-from bot.scheduling import (
+from bot.desk.scheduling import (
     ClinicCalendar,
     SlotRequest,
     format_slot,

@@ -1,4 +1,5 @@
-"""Staff accounts (bot/staff_accounts.py), the audit log (bot/audit.py) and `kapbot staff add`,
+"""Staff accounts (bot/desk/staff_accounts.py), the audit log (bot/desk/audit.py) and `kapbot staff
+add`,
 on SQLite and on the real PostgreSQL."""
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ import sys
 import pytest
 from argon2 import PasswordHasher
 
-from bot import audit, login_throttle
 from bot.db.models import AuditEntry, StaffUser, utc_now
 from bot.db.session import session_scope
-from bot.login_throttle import ACCOUNT, ADDRESS, PAIR, Throttled, wait_after
-from bot.settings import PROJECT_ROOT
-from bot.staff_accounts import (
+from bot.desk import audit, login_throttle
+from bot.desk.login_throttle import ACCOUNT, ADDRESS, PAIR, Throttled, wait_after
+from bot.desk.staff_accounts import (
     LOGIN_REFUSED,
     AccountError,
     LoginError,
@@ -24,6 +24,7 @@ from bot.staff_accounts import (
     create_user,
     get_user,
 )
+from bot.settings import PROJECT_ROOT
 
 PASSWORD = "correct horse battery staple"
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)

@@ -17,8 +17,7 @@ import sqlalchemy as sa
 from bot.db.migrate import upgrade
 from bot.db.models import AuditEntry
 from bot.db.session import session_scope
-from bot.settings import PROJECT_ROOT, settings_from_env
-from bot.training_jobs import (
+from bot.models.training_jobs import (
     TrainingAlreadyRunning,
     create_foreground_run,
     current_run,
@@ -27,6 +26,7 @@ from bot.training_jobs import (
     progress_from_log,
     start_training,
 )
+from bot.settings import PROJECT_ROOT, settings_from_env
 from tests.content.conftest import copy_project
 
 
@@ -53,7 +53,7 @@ def test_a_run_whose_worker_died_is_shown_as_failed(job_settings):
     # A worker that registers its run and dies, as when the machine restarts mid-training.
     code = (
         "import sys; from bot.settings import settings_from_env; "
-        "from bot.training_jobs import create_foreground_run; "
+        "from bot.models.training_jobs import create_foreground_run; "
         "print(create_foreground_run('editor1', settings=settings_from_env(dict(\n"
         f"KAPBOT_VAR_DIR={str(job_settings.var_dir)!r}, MODEL_DIR={str(job_settings.model_dir)!r},"
         f"DATABASE_URL={job_settings.database_url!r}))).id)"

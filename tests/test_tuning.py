@@ -1,5 +1,13 @@
-from bot.evaluation import Question
-from bot.tuning import Ranked, Thresholds, choose, configured_thresholds, predict, score, search
+from bot.models.evaluation import Question
+from bot.models.tuning import (
+    Ranked,
+    Thresholds,
+    choose,
+    configured_thresholds,
+    predict,
+    score,
+    search,
+)
 
 
 def ranked(expected, intents, topics=(), text="a question") -> Ranked:

@@ -7,7 +7,8 @@ a message that is not text, with a 500 error. This one takes a JSON object with 
 and a `sender` id, answers anything else with a 400 and a plain explanation, and always replies
 with the bot's messages as a JSON list, like Rasa's. Where Rasa's answers a failed turn with an
 empty list, this one sends the "try again" apology, marked `"custom": {"unavailable": true}`.
-Each message counts against its client's limits (bot/rate_limits.py), and the server reads no
+Each message counts against its client's limits (bot/protection/rate_limits.py), and the server
+reads no
 request body over visitor_messages.MAX_BODY_BYTES (413).
 """
 
@@ -24,7 +25,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.visitor_messages import SENDER_ID, answer_visitor, cap_request_bodies
-from bot.client_address import client_address, metadata_for
+from bot.protection.client_address import client_address, metadata_for
 
 BAD_BODY = "Send a JSON object with a text 'message' and a 'sender' id."
 # On the "try again" apology sent instead of Rasa's answer (bot/channels/visitor_messages.py).

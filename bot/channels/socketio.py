@@ -21,7 +21,7 @@ from sanic import Blueprint
 
 from bot.channels import sessions
 from bot.channels.visitor_messages import MAX_BODY_BYTES, answer_visitor, cap_request_bodies
-from bot.client_address import client_address, metadata_for
+from bot.protection.client_address import client_address, metadata_for
 from bot.settings import get_settings
 
 

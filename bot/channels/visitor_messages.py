@@ -10,7 +10,8 @@ Rasa handles it.
   over-long message gets a clear reply and never reaches Rasa, so nothing of it is stored. The
   length is checked before anything else is done with the text, and no request body over
   MAX_BODY_BYTES is read at all (413), so a huge message costs next to nothing.
-- Per-client limits (bot/rate_limits.py): over its address's or its conversation's limit, a
+- Per-client limits (bot/protection/rate_limits.py): over its address's or its conversation's limit,
+a
   message gets a "please slow down" reply instead of the NLU; a long message counts as several
   (message_cost). Never the crisis reply, though: a message the crisis patterns recognise
   still gets it. The conversation's first such message runs the whole turn as usual (the
@@ -37,7 +38,7 @@ from sanic import Blueprint, Sanic
 
 from bot.content.model import current
 from bot.nlu.crisis_patterns import is_crisis
-from bot.rate_limits import shared_limiter
+from bot.protection.rate_limits import shared_limiter
 from bot.settings import get_settings
 
 log = logging.getLogger(__name__)

@@ -44,9 +44,9 @@ from bot.content.model import (
     review_is_due,
     topic_problems,
 )
+from bot.content.outcomes import INTENT_OUTCOMES, OUTCOMES
 from bot.content.rasa_check import rasa_data_problems
 from bot.content.roundtrip import NluFile, TopicsFile
-from bot.outcomes import INTENT_OUTCOMES, OUTCOMES
 
 FAQ_PREFIX = "faq/"
 FIELDS = ("id", "label", "answer", "source_section", "reviewed", "examples")

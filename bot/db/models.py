@@ -69,9 +69,9 @@ class Handoff(Base):
     claimed_at = sa.Column(UTCDateTime(), nullable=True)
     resolved_by = sa.Column(sa.String(64), nullable=True)
     resolved_at = sa.Column(UTCDateTime(), nullable=True)
-    # Where the visitor's message came from (bot/client_address.py), for flood control.
+    # Where the visitor's message came from (bot/protection/client_address.py), for flood control.
     client_address = sa.Column(sa.String(64), nullable=True, index=True)
-    # Over the per-address cap (bot/handoff_flood.py): stored and listed, but grouped apart.
+    # Over the per-address cap (bot/desk/handoff_flood.py): stored and listed, but grouped apart.
     possible_flood = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
     # The conversation id while this is its one unresolved crisis handoff, else NULL: the unique
     # constraint lets each conversation have only one, whichever process stores it.
@@ -166,7 +166,7 @@ class StaffUser(Base):
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins counted per key (bot/login_throttle.py). Keys and account names are
+    """Failed sign-ins counted per key (bot/desk/login_throttle.py). Keys and account names are
     stored hashed: a name that matches no account may be a password typed in the wrong box."""
 
     __tablename__ = "kap_login_throttle"
@@ -195,7 +195,7 @@ class AuditEntry(Base):
 
 
 class Booking(Base):
-    """A screening call a visitor booked, at one slot (see bot/scheduling.py)."""
+    """A screening call a visitor booked, at one slot (see bot/desk/scheduling.py)."""
 
     __tablename__ = "kap_bookings"
 
@@ -217,7 +217,8 @@ class Booking(Base):
     calendar_token = sa.Column(sa.String(64), nullable=False, unique=True)
     cancelled_at = sa.Column(UTCDateTime(), nullable=True)
     cancelled_by = sa.Column(sa.String(64), nullable=True)  # "visitor" or a staff username
-    # Where the confirming message came from (bot/client_address.py): the per-address daily cap.
+    # Where the confirming message came from (bot/protection/client_address.py): the per-address
+    # daily cap.
     client_address = sa.Column(sa.String(64), nullable=True, index=True)
 
     __table_args__ = (
@@ -253,7 +254,8 @@ INBOX_DECISIONS = ("assigned", "dismissed")
 
 
 class InboxDecision(Base):
-    """What an editor decided about one visitor message in the review inbox (bot/inbox.py): it
+    """What an editor decided about one visitor message in the review inbox
+    (bot/conversations/inbox.py): it
     became a training example of `label`, or it was dismissed. The message itself stays in the
     tracker store; `key` names it, so this table holds no visitor text."""
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.local_secrets import private_file
+from bot.files.local_secrets import private_file
 from bot.settings import get_settings
 
 

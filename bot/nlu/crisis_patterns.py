@@ -128,7 +128,6 @@ _GENERAL_QUESTION = re.compile(
 )
 
 
-
 def _compiled(patterns: list[str]) -> re.Pattern:
     # Every pattern starts a word: the leading guard makes the search skip the other positions
     # at once instead of trying each alternative there (a 2,000-character message: ~1 ms, not 20).

@@ -33,9 +33,7 @@ from bot.settings import PROJECT_ROOT
 DEFAULT_MODEL_PATH = ENCODER_DIR.relative_to(PROJECT_ROOT).as_posix()
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def required_components(cls) -> list[type]:

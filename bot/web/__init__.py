@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from bot.scheduling import ClinicCalendar
+from bot.desk.scheduling import ClinicCalendar
 from bot.settings import Settings, get_settings
 
 

@@ -53,7 +53,8 @@ def relay_message():
         reply = requests.post(
             url,
             json={"sender": sender, "message": message},
-            # The visitor's address for the REST channel (bot/client_address.py believes it
+            # The visitor's address for the REST channel (bot/protection/client_address.py believes
+            # it
             # from this app on loopback): flood control counts per address, not per relay.
             headers={"X-Forwarded-For": request.remote_addr or ""},
             timeout=current_app.config["RASA_TIMEOUT_SECONDS"],

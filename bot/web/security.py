@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot.local_secrets import persistent_secret
+from bot.files.local_secrets import persistent_secret
 from bot.settings import Settings, SettingsError
 
 csrf = CSRFProtect()

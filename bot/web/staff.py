@@ -30,15 +30,6 @@ from flask import (
     url_for,
 )
 
-from bot import audit, handoff_flood
-from bot.bookings import (
-    BookingError,
-    bookings_for_handoff,
-    bookings_ics,
-    cancel_for_clinic,
-    list_bookings,
-    mark_done,
-)
 from bot.db.models import (
     HANDOFF_REASONS,
     HANDOFF_STATUSES,
@@ -49,7 +40,16 @@ from bot.db.models import (
     utc_now,
 )
 from bot.db.session import session_scope
-from bot.handoffs import (
+from bot.desk import audit, handoff_flood
+from bot.desk.bookings import (
+    BookingError,
+    bookings_for_handoff,
+    bookings_ics,
+    cancel_for_clinic,
+    list_bookings,
+    mark_done,
+)
+from bot.desk.handoffs import (
     HandoffError,
     add_note,
     claim_handoff,
@@ -60,8 +60,8 @@ from bot.handoffs import (
     resolve_handoff,
     transcript_as_text,
 )
-from bot.scheduling import format_slot
-from bot.staff_accounts import LoginError, Throttled, account, sign_in, sign_out
+from bot.desk.scheduling import format_slot
+from bot.desk.staff_accounts import LoginError, Throttled, account, sign_in, sign_out
 from bot.web import clinic_calendar, staff_sessions
 from bot.web.security import csrf
 from bot.web.staff_sessions import StaffIdentity

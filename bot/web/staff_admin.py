@@ -3,7 +3,7 @@ of and reset the password of accounts at /staff/accounts; every signed-in user c
 password at /staff/password (and must, after a reset, before anything else).
 
 The routes live on the staff console's blueprint, so its sign-in and CSRF checks cover them. The
-pages are thin: each change is one function of bot/staff_accounts.py, which `kapbot staff` uses
+pages are thin: each change is one function of bot/desk/staff_accounts.py, which `kapbot staff` uses
 too and which writes the audit entry and ends the user's sessions where it must.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from bot import audit
-from bot import staff_accounts as accounts
 from bot.db.models import ROLES
+from bot.desk import audit
+from bot.desk import staff_accounts as accounts
 from bot.web import staff_sessions
 from bot.web.staff import _db, _me, blueprint, require_role
 
@@ -43,7 +43,7 @@ def account_list():
 
 
 def _change(username: str, what: str):
-    """Runs one change of bot/staff_accounts.py for the signed-in admin; a refusal is shown on
+    """Runs one change of bot/desk/staff_accounts.py for the signed-in admin; a refusal is shown on
     the page with its reason and changes nothing."""
     role = request.form.get("role", "")
     changes = {

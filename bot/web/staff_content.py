@@ -1,10 +1,12 @@
 """The content editors' pages under /staff/content: the topics and their training examples, the
-inbox of visitor messages the bot was unsure about or answered doubtfully (bot/inbox.py),
+inbox of visitor messages the bot was unsure about or answered doubtfully
+(bot/conversations/inbox.py),
 training a candidate model, comparing it with the live one, publishing it and rolling back.
 
 The routes live on the staff console's blueprint, so its sign-in and CSRF checks cover them; each
 one also needs the editor or admin role. The pages are thin: the work is done by
-bot/content/editing.py, bot/inbox.py, bot/training_jobs.py and bot/model_registry.py, which the
+bot/content/editing.py, bot/conversations/inbox.py, bot/models/training_jobs.py and
+bot/models/registry.py, which the
 `kapbot` command line uses too.
 """
 
@@ -15,12 +17,14 @@ from pathlib import Path
 
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 
-from bot import audit, model_registry, training_jobs
-from bot import inbox as review_inbox
-from bot.answer_feedback import FeedbackCount, feedback_by_topic
 from bot.content import editing
-from bot.local_assistant import NoModelError
-from bot.model_comparison import Comparison, load_comparison
+from bot.conversations import inbox as review_inbox
+from bot.conversations.answer_feedback import FeedbackCount, feedback_by_topic
+from bot.desk import audit
+from bot.models import registry as model_registry
+from bot.models import training_jobs
+from bot.models.assistant import NoModelError
+from bot.models.comparison import Comparison, load_comparison
 from bot.web.staff import _db, _me, blueprint, format_utc, require_role
 
 EDITOR_ROLES = ("editor", "admin")

@@ -1,7 +1,8 @@
 """Staff console sessions that the server can end.
 
 The session cookie is signed by Flask, so it cannot be forged, but on its own it could not be
-revoked either. It therefore carries the account's session version (bot/staff_accounts.py raises
+revoked either. It therefore carries the account's session version (bot/desk/staff_accounts.py
+raises
 it on sign-out, deactivation, a password change or reset and a role change), when it was issued
 and when it was last used; every request checks all three against the database and the clock.
 """

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app
 
-from bot.bookings import booking_ics, get_by_calendar_token
 from bot.db.session import session_scope
+from bot.desk.bookings import booking_ics, get_by_calendar_token
 from bot.web import clinic_calendar
 
 blueprint = Blueprint("visitor_calendar", __name__)

@@ -1,7 +1,7 @@
 """The website widget: the script a clinic's site embeds, a demo clinic page that embeds it the
 way a real site would, and the widget's own endpoints (answer feedback, deleting a
 conversation). Feedback votes, like chat messages (bot/web/chat.py), count against the
-client's limits (bot/rate_limits.py)."""
+client's limits (bot/protection/rate_limits.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from flask import Blueprint, current_app, jsonify, render_template, request, sen
 from bot.content.model import Content, current
 from bot.db.models import VOTES, AnswerFeedback
 from bot.db.session import session_scope
-from bot.handoffs import delete_conversation
-from bot.rate_limits import RateLimiter
+from bot.desk.handoffs import delete_conversation
+from bot.protection.rate_limits import RateLimiter
 
 blueprint = Blueprint("widget", __name__)
 log = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from actions.booking import (
     reference_in,
     slot_for_text,
 )
-from bot.bookings import free_slots, get_booking
 from bot.db.session import session_scope
-from bot.scheduling import ClinicCalendar, format_slot
+from bot.desk.bookings import free_slots, get_booking
+from bot.desk.scheduling import ClinicCalendar, format_slot
 from bot.settings import get_settings
 
 
@@ -43,7 +43,8 @@ def tracker(
     sender_id: str = "visitor-booking",
     address: str | None = None,
 ) -> Tracker:
-    # The public channels put the client's address on the user event (bot/client_address.py).
+    # The public channels put the client's address on the user event
+    # (bot/protection/client_address.py).
     metadata = {"client_address": address} if address else {}
     return Tracker(
         sender_id=sender_id,

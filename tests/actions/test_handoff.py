@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-import bot.handoff_delivery as handoff_delivery
+import bot.desk.handoff_delivery as handoff_delivery
 from actions.handoff import (
     ActionDeclineHandoff,
     ActionSubmitHandoff,
@@ -17,7 +17,7 @@ from actions.handoff import (
     handoff_request,
 )
 from bot.db.session import session_scope
-from bot.handoffs import list_handoffs
+from bot.desk.handoffs import list_handoffs
 
 UNREACHABLE_DATABASE = "postgresql://postgres@127.0.0.1:9/kapbot"
 

@@ -33,7 +33,7 @@ def running_site(settings, specs, env):
     the web app in a thread of this process on settings.web_port; yields once all answer."""
     from werkzeug.serving import make_server
 
-    from bot.runner import Supervisor
+    from bot.ops.runner import Supervisor
     from bot.web import create_app
     from tests.system.conftest import NO_RATE_LIMITS
 

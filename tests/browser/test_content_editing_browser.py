@@ -19,10 +19,10 @@ import requests
 from bot.content.editing import ContentProject
 from bot.db.migrate import upgrade
 from bot.db.session import session_scope
-from bot.model_registry import live_model
-from bot.runner import child_environment, process_specs
+from bot.desk.staff_accounts import create_user
+from bot.models.registry import live_model
+from bot.ops.runner import child_environment, process_specs
 from bot.settings import PROJECT_ROOT, get_settings
-from bot.staff_accounts import create_user
 from tests.browser.conftest import running_site
 from tests.browser.test_widget_browser import serious_accessibility_violations
 from tests.conftest import free_port

@@ -13,7 +13,7 @@ import requests
 from bot.db.migrate import upgrade
 from bot.db.models import AnswerFeedback
 from bot.db.session import session_scope
-from bot.runner import child_environment, process_specs
+from bot.ops.runner import child_environment, process_specs
 from bot.settings import PROJECT_ROOT, get_settings, settings_from_env
 from tests.browser.conftest import running_site
 from tests.conftest import free_port

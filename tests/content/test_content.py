@@ -22,7 +22,7 @@ from bot.content.model import (
     load_content,
     stale_reviews,
 )
-from bot.outcomes import OUTCOMES
+from bot.content.outcomes import OUTCOMES
 from bot.settings import PROJECT_ROOT
 
 TOPIC_IDS = [

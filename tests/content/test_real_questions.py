@@ -12,7 +12,7 @@ import yaml
 
 from bot.content.checks import normalise_example, read_nlu_examples
 from bot.content.model import load_content
-from bot.outcomes import OUTCOMES
+from bot.content.outcomes import OUTCOMES
 from bot.settings import PROJECT_ROOT
 
 REAL_PATH = PROJECT_ROOT / "tests" / "eval" / "real_questions.yml"

@@ -8,7 +8,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from bot.bookings import (
+from bot.db.models import AuditEntry, utc_now
+from bot.db.session import session_scope
+from bot.desk.bookings import (
     AlreadyBooked,
     BookingError,
     TooManyBookings,
@@ -17,8 +19,6 @@ from bot.bookings import (
     get_booking,
     list_bookings,
 )
-from bot.db.models import AuditEntry, utc_now
-from bot.db.session import session_scope
 
 ADDRESS = "203.0.113.7"
 

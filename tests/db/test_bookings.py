@@ -12,7 +12,11 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from bot.bookings import (
+from bot.conversations.retention import purge
+from bot.db.migrate import current_revision, downgrade, head_revision, upgrade
+from bot.db.models import Booking
+from bot.db.session import get_engine, session_factory, session_scope
+from bot.desk.bookings import (
     NOT_FOUND,
     BookingError,
     BookingNotFound,
@@ -30,12 +34,8 @@ from bot.bookings import (
     list_bookings,
     mark_done,
 )
-from bot.db.migrate import current_revision, downgrade, head_revision, upgrade
-from bot.db.models import Booking
-from bot.db.session import get_engine, session_factory, session_scope
-from bot.handoffs import Contact, HandoffDraft, resolve_handoff, store_draft
-from bot.retention import purge
-from bot.scheduling import ClinicCalendar
+from bot.desk.handoffs import Contact, HandoffDraft, resolve_handoff, store_draft
+from bot.desk.scheduling import ClinicCalendar
 from bot.settings import settings_from_env
 
 UTC = dt.timezone.utc

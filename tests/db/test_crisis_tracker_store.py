@@ -10,10 +10,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import bot.handoff_delivery as handoff_delivery
+import bot.desk.handoff_delivery as handoff_delivery
 from bot.db.session import session_scope
-from bot.handoffs import list_handoffs
-from bot.rasa_tracker_store import CrisisHandoffSQLTrackerStore, crisis_reference
+from bot.desk.handoffs import list_handoffs
+from bot.stores.tracker_store import CrisisHandoffSQLTrackerStore, crisis_reference
 
 
 @pytest.fixture

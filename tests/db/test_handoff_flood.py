@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from bot.db.models import Handoff
 from bot.db.session import session_scope
-from bot.handoff_flood import FloodLimit, file_draft, flood_groups
-from bot.handoffs import (
+from bot.desk.handoff_flood import FloodLimit, file_draft, flood_groups
+from bot.desk.handoffs import (
     HandoffDraft,
     Turn,
     count_handoffs,

@@ -16,7 +16,7 @@ from alembic.migration import MigrationContext
 from bot.db.migrate import VERSION_TABLE, current_revision, downgrade, head_revision, upgrade
 from bot.db.models import Base, Handoff
 from bot.db.session import get_engine, session_scope
-from bot.handoffs import (
+from bot.desk.handoffs import (
     Contact,
     HandoffDraft,
     HandoffError,
@@ -416,7 +416,7 @@ def test_deliver_keeps_the_handoff_when_the_database_is_down_and_replay_stores_i
     pending = tmp_path / "var" / "pending-handoffs.jsonl"
     original = draft("crisis")
     reference = original.reference
-    caplog.set_level(logging.INFO, logger="bot.handoffs")
+    caplog.set_level(logging.INFO, logger="bot.desk.handoffs")
 
     started = time.monotonic()
     stored = deliver(original, unreachable_url, pending=pending, attempts=2, backoff_seconds=0)

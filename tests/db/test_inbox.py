@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 
-from bot.audit import recent_entries
 from bot.content.editing import ContentEditError, ContentProject
 from bot.content.model import load_content
+from bot.conversations.inbox import InboxError, assign, dismiss, inbox_messages, message_key
 from bot.db.models import HANDOFF_REASONS, AnswerFeedback, Handoff
 from bot.db.session import session_scope
-from bot.inbox import InboxError, assign, dismiss, inbox_messages, message_key
+from bot.desk.audit import recent_entries
 from tests.content.conftest import copy_project
 from tests.db.conversations import FALLBACK, Conversation
 

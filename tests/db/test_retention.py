@@ -1,4 +1,5 @@
-"""`kapbot purge`'s service (bot/retention.py) on real databases (SQLite and PostgreSQL): what it
+"""`kapbot purge`'s service (bot/conversations/retention.py) on real databases (SQLite and
+PostgreSQL): what it
 keeps whatever the period, what it refuses, and a visitor writing while it runs."""
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from bot.bookings import create_booking, get_booking
+from bot.conversations.retention import MIN_DAYS, RetentionError, purge
 from bot.db.models import Handoff, HandoffNote, TranscriptTurn
 from bot.db.session import get_engine, session_scope
-from bot.handoffs import add_note, claim_handoff, get_handoff, resolve_handoff, store_draft
-from bot.retention import MIN_DAYS, RetentionError, purge
+from bot.desk.bookings import create_booking, get_booking
+from bot.desk.handoffs import add_note, claim_handoff, get_handoff, resolve_handoff, store_draft
 from tests.db.test_handoffs import draft
 
 UTC = dt.timezone.utc

@@ -67,9 +67,7 @@ def with_classifier_output(message: Message, intents: dict, topics: dict) -> Mes
         {
             "faq": {
                 "response": {"intent_response_key": "faq/cost", "confidence": 0.9},
-                "ranking": [
-                    {"intent_response_key": k, "confidence": c} for k, c in topics.items()
-                ],
+                "ranking": [{"intent_response_key": k, "confidence": c} for k, c in topics.items()],
             }
         },
     )

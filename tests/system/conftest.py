@@ -50,7 +50,7 @@ class ActionServer:
     restart, pause (SIGSTOP: it accepts connections but never answers) and resume."""
 
     def __init__(self, settings, env, log_path) -> None:
-        from bot.runner import process_specs
+        from bot.ops.runner import process_specs
 
         self.spec = next(spec for spec in process_specs(settings) if spec.name == "actions")
         self.env = env

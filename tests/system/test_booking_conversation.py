@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.bookings import get_booking, list_bookings
 from bot.content.model import load_content
 from bot.db.session import session_scope
+from bot.desk.bookings import get_booking, list_bookings
 from tests.system.conftest import CLINIC_ENV, exchange, say, say_each
 from tests.test_cli_handoffs import kapbot
 

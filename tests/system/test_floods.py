@@ -25,11 +25,11 @@ import requests
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from bot.bookings import list_bookings
 from bot.content.model import load_content
 from bot.db.migrate import upgrade
 from bot.db.models import Handoff, TranscriptTurn
 from bot.db.session import session_scope
+from bot.desk.bookings import list_bookings
 from tests.conftest import free_port, throwaway_postgres_database
 from tests.system.conftest import _run_servers
 

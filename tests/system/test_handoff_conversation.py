@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.db.session import session_scope
-from bot.handoffs import get_handoff, list_handoffs
+from bot.desk.handoffs import get_handoff, list_handoffs
 from tests.system.conftest import say
 
 pytestmark = pytest.mark.slow

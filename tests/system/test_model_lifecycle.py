@@ -1,5 +1,5 @@
 """Comparing, publishing and rolling back models against a real Rasa server, started the way
-`kapbot serve` starts it (bot/runner.py) with its HTTP API on and a token, with the `kapbot`
+`kapbot serve` starts it (bot/ops/runner.py) with its HTTP API on and a token, with the `kapbot`
 commands an operator or a script would type."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from bot.content.model import load_content
 from bot.db.migrate import upgrade
 from bot.db.models import AuditEntry
 from bot.db.session import session_scope
-from bot.runner import Supervisor, child_environment, process_specs
+from bot.ops.runner import Supervisor, child_environment, process_specs
 from bot.settings import PROJECT_ROOT
 from tests.conftest import WORSE_TOPIC, free_port
 from tests.system.conftest import say

@@ -83,7 +83,7 @@ class Deployment:
 
     def stored_references(self) -> tuple[set[str], set[str]]:
         """Booking and hand-off references in the database (and hand-offs kept on disk while the
-        database was down, see bot/handoffs.py)."""
+        database was down, see bot/desk/handoffs.py)."""
         engine = sa.create_engine(self.database_url, future=True)
         with engine.connect() as connection:
             bookings = set(

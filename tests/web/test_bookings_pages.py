@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from bot.bookings import create_booking, get_booking
 from bot.db.models import Booking, Handoff, utc_now
 from bot.db.session import session_scope
-from bot.scheduling import ClinicCalendar
-from bot.staff_accounts import create_user
+from bot.desk.bookings import create_booking, get_booking
+from bot.desk.scheduling import ClinicCalendar
+from bot.desk.staff_accounts import create_user
 from bot.web import create_app
 from tests.web.test_staff_console import (
     ELIGIBILITY,
@@ -276,7 +276,8 @@ def test_the_handoff_page_shows_its_booked_calls(client, bookings):
 
 
 def test_a_purged_handoff_is_shown_without_a_link(client, bookings, database_url):
-    # As a purge removes it once resolved (bot/retention.py); its transcript goes with it.
+    # As a purge removes it once resolved (bot/conversations/retention.py); its transcript goes with
+    # it.
     with session_scope(database_url) as session:
         session.execute(sa.delete(Handoff).where(Handoff.reference == ELIGIBILITY))
     sign_in(client, "alice")

@@ -14,9 +14,9 @@ from bot.content.editing import ContentProject
 from bot.db.migrate import upgrade
 from bot.db.models import AuditEntry
 from bot.db.session import session_scope
-from bot.model_registry import live_model
+from bot.desk.staff_accounts import create_user
+from bot.models.registry import live_model
 from bot.settings import get_settings
-from bot.staff_accounts import create_user
 from bot.web import create_app
 from tests.content.conftest import copy_project
 from tests.db.conversations import FALLBACK, Conversation

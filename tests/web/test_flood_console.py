@@ -10,11 +10,11 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from bot.bookings import create_booking, get_booking, list_bookings
 from bot.db.models import Handoff, utc_now
 from bot.db.session import session_scope
+from bot.desk.bookings import create_booking, get_booking, list_bookings
+from bot.desk.staff_accounts import create_user
 from bot.settings import settings_from_env
-from bot.staff_accounts import create_user
 from bot.web import create_app
 from tests.web.test_staff_console import PASSWORD, audit_rows, flashes, post_form, sign_in, text_of
 

@@ -14,9 +14,9 @@ from werkzeug.routing import IntegerConverter
 
 from bot.db.models import ROLES
 from bot.db.session import session_scope
-from bot.login_throttle import PAIR
+from bot.desk.login_throttle import PAIR
+from bot.desk.staff_accounts import create_user, get_user
 from bot.settings import settings_from_env
-from bot.staff_accounts import create_user, get_user
 from bot.web import create_app, staff_sessions
 from tests.conftest import free_port
 from tests.web.test_staff_console import (

@@ -13,7 +13,7 @@ import pytest
 
 from bot.db.models import AuditEntry, Handoff, StaffUser
 from bot.db.session import session_scope
-from bot.handoffs import (
+from bot.desk.handoffs import (
     Contact,
     HandoffDraft,
     Turn,
@@ -22,9 +22,9 @@ from bot.handoffs import (
     store_draft,
     transcript_as_text,
 )
-from bot.login_throttle import PAIR
+from bot.desk.login_throttle import PAIR
+from bot.desk.staff_accounts import LOGIN_REFUSED, create_user
 from bot.settings import SettingsError, settings_from_env
-from bot.staff_accounts import LOGIN_REFUSED, create_user
 from bot.web import create_app
 from tests.conftest import free_port
 

@@ -46,7 +46,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bot.evaluation import (
+from bot.content.outcomes import OUTCOMES
+from bot.models.evaluation import (
     OUT_OF_SCOPE_OUTCOMES,
     WRONG,
     QuestionSet,
@@ -56,7 +57,6 @@ from bot.evaluation import (
     is_topic,
     summarise,
 )
-from bot.outcomes import OUTCOMES
 from bot.settings import PROJECT_ROOT, Settings, get_settings
 
 WRITTEN_QUESTIONS = PROJECT_ROOT / "tests" / "eval" / "questions.yml"
@@ -85,7 +85,7 @@ def gate_questions() -> QuestionSet:
 
 class _GateQuestions:
     """Stands for gate_questions() where a default is needed before the files are looked at
-    (bot/model_registry.py passes `questions_path or DEFAULT_QUESTIONS`)."""
+    (bot/models/registry.py passes `questions_path or DEFAULT_QUESTIONS`)."""
 
     def __repr__(self) -> str:
         return "DEFAULT_QUESTIONS"
@@ -320,7 +320,7 @@ def verdict(live: Summary, candidate: Summary, labels: list[LabelRow]) -> Verdic
 def _evaluate_model(
     model: Path, questions, progress: Progress, start: float, side: str
 ) -> list[Result]:
-    from bot.local_assistant import LocalAssistant
+    from bot.models.assistant import LocalAssistant
 
     progress(start, f"Loading the {side} model")
     assistant = LocalAssistant(model).load()

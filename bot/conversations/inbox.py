@@ -8,13 +8,13 @@ DATABASE_URL as the project's tables). A visitor message is in the inbox when
 - the bot asked "did you mean…" and the visitor took none of the suggestions, or
 - the bot answered it (a topic, or "I can't answer that") and the visitor's very next message
   asked again in other words, said it was not what they asked, or asked for a person
-  (bot/follow_ups.py), or
+  (bot/conversations/follow_ups.py), or
 - the visitor marked the answer to it not helpful (👎, kap_answer_feedback), or
 - it was passed to the care team because the article does not cover it (a handoff with reason
   `unanswered`; listed from the handoff itself if the conversation is gone).
 Confident errors reach the editors this way too. A message listed for several reasons is one
 entry with all of them. Button clicks and answers to a form's questions (a name, a phone
-number) are not questions and never appear. Personal details are masked (bot/masking.py) before
+number) are not questions and never appear. Personal details are masked (bot/desk/masking.py) before
 any text leaves this module. Decisions are kept in kap_inbox_decisions, by key, so a decided
 message does not come back.
 """
@@ -31,18 +31,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot import audit, follow_ups
-from bot.answer_feedback import down_votes
 from bot.content.buttons import clicked_topic
 from bot.content.checks import EDITOR_REFUSED
 from bot.content.editing import ContentProject, clean_example
 from bot.content.model import current
+from bot.content.outcomes import INTENT_OUTCOMES, OUTCOMES, outcome_of_response
+from bot.conversations import follow_ups
+from bot.conversations.answer_feedback import down_votes
 from bot.db.models import Handoff, InboxDecision, utc_now
-from bot.evaluation import is_topic
-from bot.masking import mask
-from bot.outcomes import INTENT_OUTCOMES, OUTCOMES, outcome_of_response
+from bot.desk import audit
+from bot.desk.masking import mask
+from bot.models.evaluation import is_topic
+from bot.models.tuning import Thresholds, configured_thresholds
 from bot.settings import get_settings
-from bot.tuning import Thresholds, configured_thresholds
 
 FALLBACK_INTENT = "nlu_fallback"
 FAQ_INTENT = "faq"
@@ -78,7 +79,7 @@ class InboxError(ValueError):
 
 @dataclass(frozen=True)
 class Guess:
-    label: str  # a topic id or an outcome (bot/outcomes.py)
+    label: str  # a topic id or an outcome (bot/content/outcomes.py)
     confidence: float | None
 
 
@@ -214,7 +215,7 @@ def _personal_details(events: list[dict]) -> dict[str, set[str]]:
 
 def _answer(events: list[dict]) -> str | None:
     """The outcome of the first bot message among `events` (one turn): a topic id or an
-    outcome (bot/outcomes.py)."""
+    outcome (bot/content/outcomes.py)."""
     for event in events:
         if event.get("event") == "bot":
             outcome = outcome_of_response((event.get("metadata") or {}).get("utter_action"))

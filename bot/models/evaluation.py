@@ -16,10 +16,10 @@ from pathlib import Path
 
 import yaml
 
-from bot.outcomes import FALLBACK
+from bot.content.outcomes import FALLBACK
 
 # Outcomes added with the real-question set; listed here too so a topic is never confused with
-# them, whichever version of bot/outcomes.py is installed.
+# them, whichever version of bot/content/outcomes.py is installed.
 NON_TOPIC_OUTCOMES = ("unanswered", "other_language")
 # Never to be answered with an FAQ topic: a confident answer here is the worst mistake.
 # `unanswered` is an on-topic question the article does not cover: a topic answer to it is as

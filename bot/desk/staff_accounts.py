@@ -1,5 +1,5 @@
 """Staff accounts for the staff console: creation, password checks (throttled by
-bot/login_throttle.py) and every change an administrator can make.
+bot/desk/login_throttle.py) and every change an administrator can make.
 
 Plain functions over a SQLAlchemy session; the web app and the CLI are thin layers over them, so
 each change of state is written here once, with its audit entry, in the caller's transaction.
@@ -18,9 +18,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.orm import Session
 
-from bot import audit, login_throttle
 from bot.db.models import ROLES, StaffUser, utc_now
-from bot.login_throttle import Throttled
+from bot.desk import audit, login_throttle
+from bot.desk.login_throttle import Throttled
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{3,64}$")
 MIN_PASSWORD_LENGTH = 12
@@ -139,7 +139,7 @@ def authenticate(
     """The account for `username` if `password` is right and the account is active.
 
     Raises Throttled, before any password is checked, while (username, client `address`) has
-    failed too often (bot/login_throttle.py); raises LoginError for a wrong password, an
+    failed too often (bot/desk/login_throttle.py); raises LoginError for a wrong password, an
     unknown username or an inactive account, after counting the failure. The counts are
     changed on `session`: commit it even when this raises.
     """

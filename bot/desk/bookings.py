@@ -1,8 +1,8 @@
 """Screening-call bookings: free slots, booking, cancelling, calendar files.
 
-Plain functions over a SQLAlchemy session, like bot/handoffs.py; the custom actions, the staff
+Plain functions over a SQLAlchemy session, like bot/desk/handoffs.py; the custom actions, the staff
 console and the CLI are thin layers over them. When the clinic takes calls comes from a
-`ClinicCalendar` (bot/scheduling.py).
+`ClinicCalendar` (bot/desk/scheduling.py).
 
 Times: `slot_start` is stored, compared and exported in UTC; `booking_to_dict` writes it as ISO
 8601 with a `+00:00` offset, and `format_slot` shows it on the clinic's clock.
@@ -26,10 +26,10 @@ import sqlalchemy as sa
 from icalendar import Alarm, Calendar, Event
 from sqlalchemy.orm import Session
 
-from bot.contact import normalise_phone
 from bot.db.models import BOOKING_STATUSES, Booking, utc_now
-from bot.handoffs import REFERENCE_ALPHABET
-from bot.scheduling import ClinicCalendar, format_slot
+from bot.desk.contact import normalise_phone
+from bot.desk.handoffs import REFERENCE_ALPHABET
+from bot.desk.scheduling import ClinicCalendar, format_slot
 
 log = logging.getLogger(__name__)
 
@@ -364,7 +364,7 @@ def cancel_for_clinic(
     """Cancels the bookings for the clinic (a flood, or calls it cannot take), each row locked
     until commit where the database can, each cancellation or refusal in the audit log with the
     reason. The one way the console and the CLI cancel; the caller commits."""
-    from bot import audit
+    from bot.desk import audit
 
     reason = " ".join((reason or "").split())
     if not reason:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.db.models import Handoff, TranscriptTurn
-from bot.handoffs import HandoffDraft, store_draft, transcript_turn
+from bot.desk.handoffs import HandoffDraft, store_draft, transcript_turn
 
 
 @dataclass(frozen=True)

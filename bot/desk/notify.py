@@ -3,7 +3,7 @@
 Batched (`NotificationBatcher`): at most one notification per kind (urgent, other) every
 NOTIFY_BATCH_SECONDS; the first after a quiet spell goes at once, and the handoffs made meanwhile
 are listed together in the next, so a scripted flood of crisis messages cannot flood staff's
-inboxes. Handoffs marked "possible flood" (bot/handoff_flood.py) are listed apart.
+inboxes. Handoffs marked "possible flood" (bot/desk/handoff_flood.py) are listed apart.
 
 A notification holds the reference, reason, urgency and time and a link to the staff console:
 never the visitor's name, contact details, question or transcript (email and chat tools are not

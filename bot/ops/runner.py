@@ -18,10 +18,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.balancer import balancer_health_url, nginx_command, write_nginx_config
-from bot.local_assistant import NoModelError
-from bot.local_secrets import private_directory
-from bot.prod_mode import prod_mode_problems
+from bot.files.local_secrets import private_directory
+from bot.models.assistant import NoModelError
+from bot.ops.balancer import balancer_health_url, nginx_command, write_nginx_config
+from bot.ops.prod_mode import prod_mode_problems
 from bot.settings import PROJECT_ROOT, Settings, SettingsError
 
 READY_TIMEOUT_SECONDS = 240
@@ -48,9 +48,9 @@ def _rasa_spec(
         [
             sys.executable,
             # `rasa run`, taking the API token from RASA_API_TOKEN or var/ instead of this
-            # command line, which every local user can read (bot/rasa_server.py).
+            # command line, which every local user can read (bot/ops/rasa_server.py).
             "-m",
-            "bot.rasa_server",
+            "bot.ops.rasa_server",
             "run",
             "--model",
             str(model or settings.model_dir),
@@ -79,7 +79,7 @@ def process_specs(
     """What `kapbot serve` runs: one Rasa server, or in production mode several on 127.0.0.1
     behind nginx on rasa_host:rasa_port. `model`: the model file Rasa starts with (default: the
     newest in MODEL_DIR); `api_token` turns on Rasa's HTTP API, for publishing models without a
-    restart (Rasa reads the token itself, where bot/rasa_api.py keeps it)."""
+    restart (Rasa reads the token itself, where bot/models/rasa_api.py keeps it)."""
     python = sys.executable
     api = ["--enable-api"] if api_token else []
     actions = ProcessSpec(
@@ -258,8 +258,8 @@ def serve_all(settings: Settings) -> int:
     import sqlalchemy as sa
 
     from bot.db.migrate import upgrade
-    from bot.model_registry import RegistryError, live_model
-    from bot.rasa_api import serving_token
+    from bot.models.rasa_api import serving_token
+    from bot.models.registry import RegistryError, live_model
 
     # What the processes write (the SQLite database, var/'s secrets, pending handoffs, logs) is
     # the owner's only, whatever the shell's umask.

@@ -1,6 +1,7 @@
 """What a visitor's next message says about the answer they just got: did they ask the same
 thing again in other words, say it was not what they asked, or ask for a person? Any of these
-after a confident answer suggests the answer was wrong (bot/inbox.py lists such questions).
+after a confident answer suggests the answer was wrong (bot/conversations/inbox.py lists such
+questions).
 """
 
 from __future__ import annotations

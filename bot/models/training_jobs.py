@@ -4,8 +4,8 @@ A run is a folder `var/training/<id>/` holding `status.json` and the training lo
 starts a detached worker process (`kapbot train --candidate --run-id ID`) and only reads the
 folder afterwards, so a run survives a restart of the web app; a run whose worker died without
 finishing is reported as failed. The worker trains a candidate into the candidates folder
-(bot/model_registry.py), then compares it with the live model on the evaluation set
-(bot/model_comparison.py) and writes the comparison and its confusion matrices next to the log.
+(bot/models/registry.py), then compares it with the live model on the evaluation set
+(bot/models/comparison.py) and writes the comparison and its confusion matrices next to the log.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bot.file_lock import exclusive_lock
+from bot.files.file_lock import exclusive_lock
 from bot.settings import PROJECT_ROOT, Settings, get_settings
 
 ACTIVE_STATES = ("training", "evaluating")
@@ -67,7 +67,7 @@ class TrainingRun:
     pid_started: str | None = None  # the worker's start time, telling it from a reused pid
     candidate: str | None = None
     compare_with: str | None = None  # None: the live model when the evaluation starts
-    questions: str = ""  # a question file; "" for the publish gate's (bot/model_comparison.py)
+    questions: str = ""  # a question file; "" for the publish gate's (bot/models/comparison.py)
     comparison: str | None = None  # comparison.json
     confusion: dict[str, str] = field(default_factory=dict)  # side -> PNG
     no_worse: bool | None = None
@@ -189,8 +189,8 @@ def _new_run(
 
 
 def _audit(settings: Settings, actor: str, action: str, target: str, detail: str = "") -> None:
-    from bot import audit
     from bot.db.session import session_scope
+    from bot.desk import audit
 
     with session_scope(settings.database_url) as session:
         audit.record(session, actor, action, target=target, detail=detail or None)
@@ -329,7 +329,7 @@ def _update(settings: Settings, run: TrainingRun, **changes) -> TrainingRun:
 
 def _train_candidate(settings: Settings, run: TrainingRun, echo) -> Path:
     from bot.content.build import build
-    from bot.model_registry import candidates_dir
+    from bot.models.registry import candidates_dir
     from bot.nlu.spacy_pipeline import build_spacy_pipeline, pipeline_is_built
 
     _update(settings, run, step="Preparing the training data", progress=2)
@@ -380,8 +380,7 @@ class _RunFailed(RuntimeError):
 
 
 def _evaluate_candidate(settings: Settings, run: TrainingRun, candidate: Path, echo) -> None:
-    from bot.evaluation import QuestionSet
-    from bot.model_comparison import (
+    from bot.models.comparison import (
         GATE_SPLIT,
         compare_models,
         gate_questions,
@@ -389,7 +388,8 @@ def _evaluate_candidate(settings: Settings, run: TrainingRun, candidate: Path, e
         save_comparison,
         write_confusion_png,
     )
-    from bot.model_registry import live_model
+    from bot.models.evaluation import QuestionSet
+    from bot.models.registry import live_model
 
     live = Path(run.compare_with) if run.compare_with else live_model(settings)
     _update(settings, run, state="evaluating", compare_with=str(live))
@@ -426,8 +426,8 @@ def execute(run_id: str, *, settings: Settings | None = None, echo=print) -> Tra
     """The worker: trains the candidate of run `run_id`, then compares it with the live model.
     Never raises for a failed training: the run ends as failed with the reason in plain words."""
     from bot.content.model import ContentError
-    from bot.evaluation import QuestionFileError
-    from bot.local_assistant import NoModelError
+    from bot.models.assistant import NoModelError
+    from bot.models.evaluation import QuestionFileError
 
     settings = settings or get_settings()
     run = _read(settings, run_id)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli_staff import staff_account_commands
+from bot.cli.staff import staff_account_commands
 from bot.settings import PROJECT_ROOT, SettingsError, get_settings
 
 # TensorFlow (imported by Rasa and spaCy) logs at import time unless told not to before.
@@ -136,7 +136,7 @@ def train(
 
 
 def _train_candidate(run_id: str | None, questions: Path | None) -> int:
-    from bot import training_jobs
+    from bot.models import training_jobs
 
     _quiet_rasa()
     if run_id is None:
@@ -161,8 +161,8 @@ def _train_candidate(run_id: str | None, questions: Path | None) -> int:
 
 def _model_argument(value: str) -> Path:
     """A model file, or `live` for the live model; exits 2 if it is neither."""
-    from bot.local_assistant import NoModelError
-    from bot.model_registry import RegistryError, check_model_file, live_model
+    from bot.models.assistant import NoModelError
+    from bot.models.registry import RegistryError, check_model_file, live_model
 
     try:
         return live_model() if value == "live" else check_model_file(Path(value))
@@ -197,8 +197,8 @@ def compare(
     """Compare MODEL_B (a candidate) with MODEL_A (e.g. `live`) on the questions in FILE.
 
     Exit 0: B is no worse than A; 1: B is worse (the reasons are printed); 2: bad input."""
-    from bot.evaluation import QuestionFileError, QuestionSet
-    from bot.model_comparison import comparison_for, format_comparison, write_confusion_png
+    from bot.models.comparison import comparison_for, format_comparison, write_confusion_png
+    from bot.models.evaluation import QuestionFileError, QuestionSet
 
     live, candidate = _model_argument(model_a), _model_argument(model_b)
     questions = QuestionSet((Path(file),), split)
@@ -237,8 +237,8 @@ def publish(model: str | None, override_reason: str | None) -> None:
     Exit 0: published; 1: refused, it is worse (the reasons are printed); 2: bad input (no such
     model, nothing to publish); 3: a Rasa server could not load it (the live model is unchanged).
     """
-    from bot.model_registry import PublishRefused, RegistryError, candidates
-    from bot.model_registry import publish as publish_model
+    from bot.models.registry import PublishRefused, RegistryError, candidates
+    from bot.models.registry import publish as publish_model
 
     if override_reason is not None and not override_reason.strip():
         _fail("--override needs a reason (it goes to the audit log)", 2)
@@ -267,8 +267,8 @@ def rollback() -> None:
     """Bring back the model that was live before the current one, on every Rasa server.
 
     Exit 0: rolled back; 2: there is no earlier model; 3: a Rasa server could not load it."""
-    from bot.model_registry import RegistryError
-    from bot.model_registry import rollback as rollback_model
+    from bot.models.registry import RegistryError
+    from bot.models.registry import rollback as rollback_model
 
     _migrate()
     try:
@@ -280,7 +280,7 @@ def rollback() -> None:
 
 def _fail_model_change(error: Exception) -> None:
     """Exit 3 when a Rasa server could not load the model, 2 for anything asked wrongly."""
-    from bot.model_registry import ServerError
+    from bot.models.registry import ServerError
 
     _fail(str(error), 3 if isinstance(error, ServerError) else 2)
 
@@ -314,8 +314,8 @@ def validate(content_only: bool) -> None:
 
 
 def _load_assistant(model: str | None):
-    from bot.local_assistant import LocalAssistant, NoModelError
-    from bot.model_registry import RegistryError
+    from bot.models.assistant import LocalAssistant, NoModelError
+    from bot.models.registry import RegistryError
 
     _quiet_rasa()
     try:
@@ -356,8 +356,14 @@ def evaluate_command(
 ) -> None:
     """Evaluate the live model (or --model) on FILE (YAML list of {text, topic}, optionally
     also_ok, source and split): right, did-you-mean and wrong answers, per label and overall."""
-    from bot.evaluation import QuestionFileError, evaluate, format_report, load_questions, summarise
-    from bot.outcomes import OUTCOMES
+    from bot.content.outcomes import OUTCOMES
+    from bot.models.evaluation import (
+        QuestionFileError,
+        evaluate,
+        format_report,
+        load_questions,
+        summarise,
+    )
 
     try:
         questions = load_questions(Path(file), split)
@@ -416,8 +422,8 @@ def evaluate_command(
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), help="Model file.")
 def tune(file: str, model: str | None) -> None:
     """Choose fallback thresholds on FILE (a development set, not the test set)."""
-    from bot.evaluation import QuestionFileError, load_questions
-    from bot.tuning import choose, configured_thresholds, ranked_from_parse, score, search
+    from bot.models.evaluation import QuestionFileError, load_questions
+    from bot.models.tuning import choose, configured_thresholds, ranked_from_parse, score, search
 
     try:
         questions = load_questions(Path(file))
@@ -456,7 +462,7 @@ def tune(file: str, model: str | None) -> None:
 )
 def serve(prod: bool) -> None:
     """Run the Rasa server, the action server and the web app until Ctrl-C."""
-    from bot.runner import serve_all
+    from bot.ops.runner import serve_all
 
     if prod:
         # As if set in .env, so everything derived from it (rasa_api_urls) follows.
@@ -545,7 +551,7 @@ def handoffs_list(
     """List handoffs: those not marked possible flood first, then urgent first, then newest
     first."""
     from bot.db.session import session_scope
-    from bot.handoffs import HandoffError, handoff_to_dict, list_handoffs
+    from bot.desk.handoffs import HandoffError, handoff_to_dict, list_handoffs
 
     _migrate()
     filters = {
@@ -594,7 +600,7 @@ def _print_table(table: list[tuple[str, ...]]) -> None:
 @handoffs.command("replay")
 def handoffs_replay() -> None:
     """Store the handoffs kept in the pending file while the database was unreachable."""
-    from bot.handoffs import pending_path, replay_pending
+    from bot.desk.handoffs import pending_path, replay_pending
 
     _migrate()
     stored = replay_pending()
@@ -619,9 +625,9 @@ def bookings() -> None:
 def bookings_list(as_json: bool, status: str | None, day) -> None:
     """List bookings in time order. Times in the table are on the clinic's clock; in the JSON,
     UTC (ISO 8601 with +00:00)."""
-    from bot.bookings import BookingError, booking_to_dict, list_bookings
     from bot.db.session import session_scope
-    from bot.scheduling import ClinicCalendar
+    from bot.desk.bookings import BookingError, booking_to_dict, list_bookings
+    from bot.desk.scheduling import ClinicCalendar
 
     _migrate()
     clinic = ClinicCalendar.from_settings(get_settings())
@@ -654,9 +660,9 @@ def bookings_list(as_json: bool, status: str | None, day) -> None:
 @click.option("--reason", default="cancelled from the command line", help="Why (in the audit log).")
 def bookings_cancel(references: tuple[str, ...], address: str | None, reason: str) -> None:
     """Cancel the bookings REFERENCES for the clinic (their times can be booked again)."""
-    from bot.bookings import BookingError, cancel_for_clinic, list_bookings
     from bot.db.models import utc_now
     from bot.db.session import session_scope
+    from bot.desk.bookings import BookingError, cancel_for_clinic, list_bookings
 
     _migrate()
     wanted = list(references)
@@ -694,10 +700,10 @@ def bookings_cancel(references: tuple[str, ...], address: str | None, reason: st
 def purge(days: int, force: bool) -> None:
     """Delete resolved handoffs (contact details, transcripts, notes), bookings of past calls and
     old conversations. Open and claimed handoffs and upcoming calls are always kept."""
-    from bot.audit import record
+    from bot.conversations.retention import RetentionError, cutoff_for, purge
     from bot.db.models import utc_now
     from bot.db.session import session_scope
-    from bot.retention import RetentionError, cutoff_for, purge
+    from bot.desk.audit import record
 
     now = utc_now()
     try:
@@ -748,10 +754,10 @@ def staff_add(username: str, role: str, password_stdin: bool) -> None:
 
     import sqlalchemy as sa
 
-    from bot import audit
     from bot.db.migrate import upgrade
     from bot.db.session import session_scope
-    from bot.staff_accounts import (
+    from bot.desk import audit
+    from bot.desk.staff_accounts import (
         AccountError,
         create_user,
         validate_password,
@@ -801,8 +807,8 @@ def inbox() -> None:
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 def inbox_list(as_json: bool, limit: int) -> None:
     """Undecided messages, newest first (personal details masked)."""
+    from bot.conversations.inbox import inbox_messages
     from bot.db.session import session_scope
-    from bot.inbox import inbox_messages
 
     _migrate()
     with session_scope() as session:
@@ -831,8 +837,8 @@ def inbox_list(as_json: bool, limit: int) -> None:
 def _decide_in_inbox(decide) -> None:
     """Runs one inbox decision; a refusal exits 1 with the reasons in plain words."""
     from bot.content.editing import ContentEditError
+    from bot.conversations.inbox import InboxError
     from bot.db.session import session_scope
-    from bot.inbox import InboxError
 
     _migrate()
     try:
@@ -852,7 +858,7 @@ def _decide_in_inbox(decide) -> None:
 def inbox_assign(key: str, label: str) -> None:
     """Add message KEY as a training example of LABEL (a topic id or an outcome)."""
     from bot.content.editing import project
-    from bot.inbox import assign
+    from bot.conversations.inbox import assign
 
     item = _decide_in_inbox(lambda session, by: assign(session, key, label, by))
     intent = project().intent_for_label(label)
@@ -863,7 +869,7 @@ def inbox_assign(key: str, label: str) -> None:
 @click.argument("key")
 def inbox_dismiss(key: str) -> None:
     """Dismiss message KEY: it needs no training example."""
-    from bot.inbox import dismiss
+    from bot.conversations.inbox import dismiss
 
     _decide_in_inbox(lambda session, by: dismiss(session, key, by))
     click.echo(f"dismissed {key}")

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import yaml
 
-from bot.evaluation import SAFETY_OUTCOMES, Question
+from bot.content.outcomes import FALLBACK, INTENT_OUTCOMES, OUTCOMES
+from bot.models.evaluation import SAFETY_OUTCOMES, Question
 from bot.nlu.confidence import is_unsure
 from bot.nlu.crisis_patterns import crisis_match
-from bot.outcomes import FALLBACK, INTENT_OUTCOMES, OUTCOMES
 from bot.settings import PROJECT_ROOT
 
 CONFIG_PATH = PROJECT_ROOT / "config.yml"

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.db.models import Booking, Handoff, HandoffNote, TranscriptTurn, utc_now
-from bot.handoffs import TRACKER_EVENTS
+from bot.desk.handoffs import TRACKER_EVENTS
 
 MIN_DAYS = 7
 # Bulk deletes: the session cannot evaluate the conditions in Python, so it is not synchronised

@@ -1,16 +1,17 @@
-"""`python -m bot.rasa_server run …`: `rasa run` with the HTTP API token kept off the command line.
+"""`python -m bot.ops.rasa_server run …`: `rasa run` with the HTTP API token kept off the command
+line.
 
 Any local user can read a process's command line (`ps`, /proc/PID/cmdline), and Rasa's API token
 can replace the model. So `kapbot serve` starts Rasa through this entry point with `--enable-api`
 alone; the token comes from RASA_API_TOKEN (environment or .env) or var/rasa-api-token (0600), as
-bot/rasa_api.py keeps it, and reaches Rasa's argument parser inside this process only.
+bot/models/rasa_api.py keeps it, and reaches Rasa's argument parser inside this process only.
 """
 
 from __future__ import annotations
 
 import sys
 
-from bot.rasa_api import api_token
+from bot.models.rasa_api import api_token
 from bot.settings import SettingsError, get_settings
 
 

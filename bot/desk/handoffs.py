@@ -30,7 +30,7 @@ from bot.db.models import (
     TranscriptTurn,
     utc_now,
 )
-from bot.file_lock import exclusive_lock
+from bot.files.file_lock import exclusive_lock
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class HandoffDraft:
     urgency: str | None = None
     reference: str = field(default_factory=new_reference)
     created_at: dt.datetime = field(default_factory=utc_now)
-    # Where the visitor's message came from (bot/client_address.py), for flood control.
+    # Where the visitor's message came from (bot/protection/client_address.py), for flood control.
     client_address: str | None = None
 
     def __post_init__(self) -> None:

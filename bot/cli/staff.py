@@ -1,7 +1,8 @@
 """`kapbot staff unlock|deactivate|reactivate|set-role|reset-password USER`: what an
 administrator does to a staff console account, from the command line.
 
-Each command is one function of bot/staff_accounts.py (the console's account page calls the same
+Each command is one function of bot/desk/staff_accounts.py (the console's account page calls the
+same
 ones), which writes the audit entry as `cli:<operator>` and ends the user's sessions where it must.
 Exit codes: 0 done, 2 refused (no such account, nothing to change, the last administrator), 1 a
 database problem.
@@ -20,7 +21,7 @@ def _run(change: Callable, done: Callable[[object], str]) -> None:
 
     from bot.cli import _fail, _migrate, _operator
     from bot.db.session import session_scope
-    from bot.staff_accounts import AccountError
+    from bot.desk.staff_accounts import AccountError
 
     _migrate()
     try:
@@ -34,12 +35,13 @@ def _run(change: Callable, done: Callable[[object], str]) -> None:
 
 
 def _account_command(name: str, change: str, done: Callable[[str, object], str], help: str):
-    """A command taking USERNAME that runs bot.staff_accounts.<change>(session, USERNAME, by)."""
+    """A command taking USERNAME that runs bot.desk.staff_accounts.<change>(session, USERNAME,
+    by)."""
 
     @click.command(name, help=help)
     @click.argument("username")
     def command(username: str) -> None:
-        from bot import staff_accounts
+        from bot.desk import staff_accounts
 
         _run(
             lambda session, by: getattr(staff_accounts, change)(session, username, by),
@@ -84,7 +86,7 @@ reset_password = _account_command(
 @click.argument("role", metavar="staff|editor|admin")
 def set_role(username: str, role: str) -> None:
     """Give USERNAME another role; their sessions end, so the new role applies at once."""
-    from bot.staff_accounts import set_role as change_role
+    from bot.desk.staff_accounts import set_role as change_role
 
     _run(
         lambda session, by: change_role(session, username, role, by),

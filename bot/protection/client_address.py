@@ -1,5 +1,5 @@
 """The address a visitor's message came from, so that handoffs and bookings can be counted per
-client address (bot/handoff_flood.py, bot/bookings.py).
+client address (bot/desk/handoff_flood.py, bot/desk/bookings.py).
 
 The public channels (bot/channels/) put it in the message's metadata, which Rasa keeps on the
 user event: the tracker store and the actions read it from there. Visitors cannot set metadata

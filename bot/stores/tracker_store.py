@@ -1,6 +1,6 @@
 """Rasa's SQL tracker store, plus one duty: when a crisis turn has been saved, an urgent handoff
 is opened for staff in the background (or, if the conversation has one open already, the turn is
-added to it; bot/handoff_flood.py).
+added to it; bot/desk/handoff_flood.py).
 
 Doing this here rather than in a custom action keeps the crisis turn as fast as any answer (no
 action-server round trip, no extra policy prediction) and means the crisis reply never depends on
@@ -23,9 +23,9 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.client_address import from_metadata
-from bot.handoff_delivery import in_background, record_handoff
-from bot.handoffs import REFERENCE_ALPHABET, HandoffDraft, transcript_from_events
+from bot.desk.handoff_delivery import in_background, record_handoff
+from bot.desk.handoffs import REFERENCE_ALPHABET, HandoffDraft, transcript_from_events
+from bot.protection.client_address import from_metadata
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ def crisis_draft(
         transcript=transcript_from_events(events),
         reference=crisis_reference(sender_id, message),
         created_at=dt.datetime.fromtimestamp(message.timestamp, dt.timezone.utc),
-        # Set by the public channels (bot/client_address.py): the flood cap counts per address.
+        # Set by the public channels (bot/protection/client_address.py): the flood cap counts per
+        # address.
         client_address=from_metadata(getattr(message, "metadata", None)),
     )
 

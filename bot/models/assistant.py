@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.outcomes import FALLBACK, outcome_of_response
+from bot.content.outcomes import FALLBACK, outcome_of_response
 from bot.settings import get_settings
 
 FALLBACK_ACTIONS = ("action_two_stage_fallback", "action_default_ask_affirmation")
@@ -46,7 +46,7 @@ def _in_process_endpoint():
     from rasa_sdk.interfaces import ActionExecutionRejection as SdkRejection
 
     import actions
-    from bot.handoff_delivery import set_recording
+    from bot.desk.handoff_delivery import set_recording
 
     # Evaluations and `kapbot ask` must not leave handoffs in the staff console.
     set_recording(False)
@@ -98,9 +98,9 @@ class LocalAssistant:
     """Loads a trained model once and answers messages in conversations of its own."""
 
     def __init__(self, model_path: Path | None = None) -> None:
-        from bot.model_registry import live_model
+        from bot.models.registry import live_model
 
-        # By default the model visitors get: the published one (bot/model_registry.py).
+        # By default the model visitors get: the published one (bot/models/registry.py).
         self.model_path = model_path or live_model()
         self._agent = None
 

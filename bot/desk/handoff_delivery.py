@@ -1,6 +1,6 @@
 """Storing a handoff and telling staff, from whichever process creates it: the action server
 (handoffs with contact details) or the Rasa server (urgent crisis handoffs, see
-bot/rasa_tracker_store.py)."""
+bot/stores/tracker_store.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from bot.handoff_flood import Filed, FloodLimit, file_draft
-from bot.handoffs import HandoffDraft, deliver, pending_path, replay_pending
+from bot.desk.handoff_flood import Filed, FloodLimit, file_draft
+from bot.desk.handoffs import HandoffDraft, deliver, pending_path, replay_pending
 from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,9 @@ def _finished(future: Future) -> None:
 
 
 def _notify(draft: HandoffDraft, filed: Filed | None = None) -> None:
-    """Queues the announcement of a new handoff (batched, see bot/notify.py); a crisis message
+    """Queues the announcement of a new handoff (batched, see bot/desk/notify.py); a crisis message
     added to the conversation's open crisis handoff is not announced again."""
-    from bot.notify import HandoffSummary, batcher
+    from bot.desk.notify import HandoffSummary, batcher
 
     if filed is not None and not filed.new:
         return

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy.engine import make_url
 
-from bot.balancer import nginx_binary
-from bot.rasa_lock_store import redis_connection_options
+from bot.ops.balancer import nginx_binary
 from bot.settings import Settings
+from bot.stores.lock_store import redis_connection_options
 
 REDIS_TIMEOUT_SECONDS = 3
 

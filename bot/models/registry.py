@@ -17,9 +17,9 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import rasa_api
-from bot.file_lock import exclusive_lock
-from bot.local_assistant import NoModelError, latest_model
+from bot.files.file_lock import exclusive_lock
+from bot.models import rasa_api
+from bot.models.assistant import NoModelError, latest_model
 from bot.settings import Settings, get_settings
 
 STATE_FILE = "registry.json"
@@ -180,8 +180,8 @@ def _now() -> str:
 
 
 def _audit(settings: Settings, actor: str, action: str, target: str, detail: str) -> None:
-    from bot import audit
     from bot.db.session import session_scope
+    from bot.desk import audit
 
     with session_scope(settings.database_url) as session:
         audit.record(session, actor, action, target=target, detail=detail)
@@ -197,13 +197,13 @@ def publish(
     settings: Settings | None = None,
 ) -> Change:
     """Makes `model_path` the live model on every Rasa server, if it is no worse than the live
-    model on the evaluation set (bot/model_comparison.py). `override_reason` publishes a worse
+    model on the evaluation set (bot/models/comparison.py). `override_reason` publishes a worse
     model anyway (admins only: the caller checks the role); it goes to the audit log.
 
     `comparison` is the live-vs-candidate comparison if the caller has one; otherwise a stored
     one is used, or the two models are compared now (about a minute).
     """
-    from bot.model_comparison import DEFAULT_QUESTIONS, comparison_for
+    from bot.models.comparison import DEFAULT_QUESTIONS, comparison_for
 
     settings = settings or get_settings()
     model = check_model_file(model_path)

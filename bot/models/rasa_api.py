@@ -1,6 +1,6 @@
 """Rasa's HTTP API, as far as this project uses it: which model a server runs, and swapping in
 another one without a restart (`PUT /model`, Rasa 3.6). The API is on only with a token
-(`rasa run --enable-api --auth-token`), and only on a loopback address (see bot/runner.py)."""
+(`rasa run --enable-api --auth-token`), and only on a loopback address (see bot/ops/runner.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from bot.local_secrets import persistent_secret
+from bot.files.local_secrets import persistent_secret
 from bot.settings import Settings, SettingsError
 
 TOKEN_FILE = "rasa-api-token"  # noqa: S105 (a file name, not a secret)

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 import phonenumbers
 
-from bot.contact import clean_name
-from bot.handoffs import REFERENCE_ALPHABET
+from bot.desk.contact import clean_name
+from bot.desk.handoffs import REFERENCE_ALPHABET
 
 PHONE, EMAIL, REFERENCE, NAME = "PHONE", "EMAIL", "REFERENCE", "NAME"
 _MASKS = {PHONE, EMAIL, REFERENCE, NAME}
