@@ -79,6 +79,8 @@ bench: model nginx
 
 lint: setup
 	@$(BIN)/ruff check bot actions tests bench
+	@$(BIN)/ruff format --check --quiet bot actions tests bench
+	@$(BIN)/lint-imports --no-cache
 
 # Re-pin every dependency from the current .venv.
 lock:
