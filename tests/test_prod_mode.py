@@ -182,15 +182,26 @@ async def test_two_stores_serve_one_conversation_one_turn_at_a_time(lock_store):
     other = AtomicRedisLockStore(**redis_connection_options(TEST_REDIS_URL))
     order: list[str] = []
 
-    async def turn(store: AtomicRedisLockStore, name: str, delay: float) -> None:
-        await asyncio.sleep(delay)
+    def queued() -> int:
+        lock = lock_store.get_lock(conversation)
+        return len(lock.tickets) if lock else 0
+
+    async def until_queued(count: int) -> None:
+        while queued() < count:
+            await asyncio.sleep(0.01)
+
+    # Each turn queues only after the one before it holds a ticket, and the first holds the
+    # lock until all three are queued: the order is set by the tickets, not by timing.
+    async def turn(store: AtomicRedisLockStore, name: str, queue_after: int) -> None:
+        await until_queued(queue_after)
         async with store.lock(conversation, wait_time_in_seconds=0.05):
             order.append(f"{name} start")
-            await asyncio.sleep(0.2)
+            if name == "a":
+                await until_queued(3)
+            else:
+                await asyncio.sleep(0.1)  # held a while: the next turn must wait for it
             order.append(f"{name} end")
 
-    await asyncio.gather(
-        turn(lock_store, "a", 0), turn(other, "b", 0.05), turn(lock_store, "c", 0.1)
-    )
+    await asyncio.gather(turn(lock_store, "a", 0), turn(other, "b", 1), turn(lock_store, "c", 2))
     assert order == ["a start", "a end", "b start", "b end", "c start", "c end"]
     assert lock_store.get_lock(conversation) is None
