@@ -7,7 +7,8 @@ from pathlib import Path
 import yaml
 
 from bot.content.buttons import button
-from bot.content.model import MESSAGE_RESPONSES, Content, load_content
+from bot.content.message_keys import MESSAGE_RESPONSES
+from bot.content.model import Content, load_content
 from bot.settings import PROJECT_ROOT
 
 RESPONSES_PATH = PROJECT_ROOT / "bot" / "data" / "responses.yml"

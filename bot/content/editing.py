@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,11 +20,9 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from bot.content.build import render_file
 from bot.content.checks import (
     EDITOR_REFUSED,
     MIN_EXAMPLES_PER_TOPIC,
-    check_project,
     example_problem,
     normalise_example,
 )
@@ -36,17 +30,15 @@ from bot.content.model import (
     MAX_WORDS,
     REVIEW_WARNING_DAYS,
     TARGET_MAX_WORDS,
-    ContentError,
     ProjectFiles,
     article_sections_in,
     as_date,
-    load_content,
     review_is_due,
     topic_problems,
 )
 from bot.content.outcomes import INTENT_OUTCOMES, OUTCOMES
-from bot.content.rasa_check import rasa_data_problems
 from bot.content.roundtrip import NluFile, TopicsFile
+from bot.content.saving import check_on_scratch_copy, write_changed
 
 FAQ_PREFIX = "faq/"
 FIELDS = ("id", "label", "answer", "source_section", "reviewed", "examples")
@@ -66,8 +58,6 @@ OUTCOME_DESCRIPTIONS = {
     "other_language": "Not in English",
 }
 LOCK_TIMEOUT_SECONDS = 300
-# What a scratch copy needs for the checks and for `rasa data validate`.
-_COPIED = ("content", "bot/data", "domain.yml", "config.yml")
 
 
 class ContentEditError(ValueError):
@@ -142,6 +132,17 @@ def example_problems(examples: list[str], intent: str, others: dict[str, list[st
         elif key in owner:
             problems.append(f"“{text}” is already an example of {_describe_intent(owner[key])}.")
         seen.add(key)
+    return problems
+
+
+def _topic_example_problems(
+    examples: list[str], intent: str, others: dict[str, list[str]]
+) -> list[str]:
+    problems = example_problems(examples, intent, others)
+    if len(examples) < MIN_EXAMPLES_PER_TOPIC:
+        problems.append(
+            f"The topic has {len(examples)} examples; it needs at least {MIN_EXAMPLES_PER_TOPIC}."
+        )
     return problems
 
 
@@ -263,21 +264,9 @@ class ContentProject:
                 taken = f"There is already a topic with the id {topic_id}."
                 problems.setdefault("id", []).append(taken)
             if not new and base_version is not None:
-                current = self._view(entry, nlu.examples(), None)
-                if current.version != base_version:
-                    raise ContentEditError(
-                        problems=[
-                            "Someone else changed this topic after you opened it. Reload the "
-                            "page to see their change, then make yours again."
-                        ]
-                    )
+                self._refuse_if_changed_since(base_version, entry, nlu)
             intent = FAQ_PREFIX + topic_id
-            example_issues = example_problems(examples, intent, nlu.examples())
-            if len(examples) < MIN_EXAMPLES_PER_TOPIC:
-                example_issues.append(
-                    f"The topic has {len(examples)} examples; it needs at least "
-                    f"{MIN_EXAMPLES_PER_TOPIC}."
-                )
+            example_issues = _topic_example_problems(examples, intent, nlu.examples())
             if example_issues:
                 problems.setdefault("examples", []).extend(example_issues)
             if problems:
@@ -315,6 +304,16 @@ class ContentProject:
 
     # --- validating and writing ------------------------------------------------------------
 
+    def _refuse_if_changed_since(self, base_version: str, entry: dict, nlu: NluFile) -> None:
+        """Refuses a save made from a form opened before someone else changed the topic."""
+        if self._view(entry, nlu.examples(), None).version != base_version:
+            raise ContentEditError(
+                problems=[
+                    "Someone else changed this topic after you opened it. Reload the "
+                    "page to see their change, then make yours again."
+                ]
+            )
+
     @contextmanager
     def _locked(self) -> Iterator[None]:
         try:
@@ -347,59 +346,19 @@ class ContentProject:
         """Checks the project as it would be with these two files on a scratch copy, then
         writes whichever of topics.yml, nlu.yml and responses.yml changed. Returns their paths
         relative to the project root; raises ContentEditError (nothing written) on a problem."""
-        with tempfile.TemporaryDirectory(prefix="kapbot-content-") as scratch:
-            copy = ProjectFiles(Path(scratch))
-            for name in _COPIED:
-                source, target = self.files.root / name, copy.root / name
-                if source.is_dir():
-                    shutil.copytree(source, target)
-                else:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(source, target)
-            copy.topics.write_text(topics_text, encoding="utf-8")
-            copy.nlu.write_text(nlu_text, encoding="utf-8")
-            try:
-                responses_text = render_file(load_content(copy.content_dir))
-            except ContentError as error:
-                raise ContentEditError(problems=[_plain(p) for p in error.problems]) from None
-            copy.responses.write_text(responses_text, encoding="utf-8")
-            problems, _ = check_project(copy)
-            if problems:
-                raise ContentEditError(problems=[_plain(p) for p in problems])
-            if self.rasa_validation:
-                problems = rasa_data_problems(copy.root)
-                if problems:
-                    raise ContentEditError(problems=problems)
-        changed = []
-        for path, text in (
-            (self.files.nlu, nlu_text),
-            (self.files.topics, topics_text),
-            (self.files.responses, responses_text),
-        ):
-            if path.read_text(encoding="utf-8") != text:
-                _replace(path, text)
-                changed.append(str(path.relative_to(self.files.root)))
-        return changed
-
-
-def _plain(problem: str) -> str:
-    """A content-check message without the file prefix an editor does not need."""
-    return re.sub(r"^topics\.yml, ", "", problem)
-
-
-def _replace(path: Path, text: str) -> None:
-    """Writes `text` to `path` so that a reader sees the old file or the new one, never half."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, path.stat().st_mode & 0o777)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        problems, responses_text = check_on_scratch_copy(
+            self.files, topics_text, nlu_text, rasa_validation=self.rasa_validation
+        )
+        if problems:
+            raise ContentEditError(problems=problems)
+        return write_changed(
+            self.files,
+            [
+                (self.files.nlu, nlu_text),
+                (self.files.topics, topics_text),
+                (self.files.responses, responses_text),
+            ],
+        )
 
 
 # --- The project the staff console edits (settings: KAPBOT_CONTENT_ROOT) ---------------------

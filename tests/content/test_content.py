@@ -14,10 +14,10 @@ from bot.content.checks import (
     normalise_example,
     read_nlu_examples,
 )
+from bot.content.message_keys import MESSAGE_RESPONSES
 from bot.content.model import (
     ARTICLE_PATH,
     CONTENT_DIR,
-    MESSAGE_RESPONSES,
     ContentError,
     load_content,
     stale_reviews,
