@@ -95,8 +95,9 @@ class SentenceEncoder:
         return results  # type: ignore[return-value]
 
 
-def _bert_function(tf, w: dict[str, np.ndarray], heads: int, layers: int, eps: float):
-    """BertModel + mean pooling + L2 norm as one tf.function of (ids, mask)."""
+def _weight_constants(tf, w: dict[str, np.ndarray], layers: int) -> tuple:
+    """The weights as TensorFlow constants: word embeddings, position + segment embeddings,
+    the embedding layer norm, and one dict per encoder layer."""
 
     def dense(name: str) -> tuple:
         # torch stores Linear weights as (out, in); x @ W.T is wanted.
@@ -133,6 +134,12 @@ def _bert_function(tf, w: dict[str, np.ndarray], heads: int, layers: int, eps: f
                 "output_norm": norm_weights(f"{prefix}.output.LayerNorm"),
             }
         )
+    return word_embeddings, position_plus_segment, embedding_norm, stack
+
+
+def _bert_function(tf, w: dict[str, np.ndarray], heads: int, layers: int, eps: float):
+    """BertModel + mean pooling + L2 norm as one tf.function of (ids, mask)."""
+    word_embeddings, position_plus_segment, embedding_norm, stack = _weight_constants(tf, w, layers)
     hidden = word_embeddings.shape[1]
     head_dim = hidden // heads
 
