@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import phonenumbers
 
 from bot.desk.contact import clean_name
-from bot.desk.handoffs import REFERENCE_ALPHABET
+from bot.desk.references import REFERENCE_ALPHABET
 
 PHONE, EMAIL, REFERENCE, NAME = "PHONE", "EMAIL", "REFERENCE", "NAME"
 _MASKS = {PHONE, EMAIL, REFERENCE, NAME}

@@ -16,6 +16,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 
+from bot.desk.aware_times import require_aware
 from bot.settings import WEEKDAY_NAMES, WEEKDAYS
 
 UTC = dt.timezone.utc
@@ -30,11 +31,6 @@ PARTS_OF_DAY: dict[str, tuple[dt.time, dt.time]] = {
 _MAX_SCAN_DAYS = 400
 # A date further ahead than this is dateparser misreading something, not a wish.
 _MAX_REQUEST_DAYS = 366
-
-
-def _require_aware(value: dt.datetime, what: str) -> None:
-    if not isinstance(value, dt.datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be an aware datetime, got {value!r}")
 
 
 def _minutes(value: dt.time) -> int:
@@ -77,7 +73,7 @@ class ClinicCalendar:
 
     def local(self, moment: dt.datetime) -> dt.datetime:
         """`moment` on the clinic's clock."""
-        _require_aware(moment, "a time")
+        require_aware(moment, "a time")
         return moment.astimezone(self.timezone)
 
     def today(self, now: dt.datetime) -> dt.date:
@@ -110,7 +106,7 @@ class ClinicCalendar:
     def candidate_slots(self, now: dt.datetime) -> list[dt.datetime]:
         """All slot starts (UTC, in order) of the next `days_ahead` working days that still have
         a slot at least `lead_minutes` from `now` (so today counts only if one remains)."""
-        _require_aware(now, "now")
+        require_aware(now, "now")
         earliest = now + dt.timedelta(minutes=self.lead_minutes)
         day = self.today(now)
         slots: list[dt.datetime] = []
@@ -286,7 +282,7 @@ def parse_slot_request(text: str, now: dt.datetime, calendar: ClinicCalendar) ->
 
     A time or part of the day without a date means today, or tomorrow once it has passed.
     "next tuesday" is the coming Tuesday."""
-    _require_aware(now, "now")
+    require_aware(now, "now")
     local_now = calendar.local(now)
     rest = _clean(text)
     if not rest:
@@ -339,7 +335,7 @@ def nearest_free_slot(request: SlotRequest, free_slots: list[dt.datetime]) -> dt
     later day that has one, likewise. None if no free slot is on or after the day asked."""
     best_key, best = None, None
     for slot in free_slots:
-        _require_aware(slot, "a free slot")
+        require_aware(slot, "a free slot")
         local = slot.astimezone(request.timezone)
         days_later = (local.date() - request.date).days
         if days_later < 0:
