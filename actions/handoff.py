@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions.shared import clinic_details, in_thread, latest_intent
 from bot.desk.contact import clean_name, display_phone, parse_contact_detail
 from bot.desk.handoff_delivery import record_handoff
-from bot.desk.handoffs import Contact, HandoffDraft, transcript_from_events
+from bot.desk.handoff_drafts import Contact, HandoffDraft, transcript_from_events
 from bot.protection.client_address import from_events
 from bot.settings import get_settings
 

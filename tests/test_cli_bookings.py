@@ -11,8 +11,10 @@ import sqlalchemy as sa
 
 from bot.db.models import AuditEntry, Booking
 from bot.db.session import session_scope
-from bot.desk.bookings import create_booking, get_booking
-from bot.desk.handoffs import Contact, HandoffDraft, get_handoff, store_draft
+from bot.desk.booking_creation import create_booking
+from bot.desk.bookings import get_booking
+from bot.desk.handoff_drafts import Contact, HandoffDraft, store_draft
+from bot.desk.handoffs import get_handoff
 from tests.test_cli_handoffs import kapbot
 
 UTC = dt.timezone.utc

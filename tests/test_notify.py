@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from bot.desk.handoffs import Contact, HandoffDraft, Turn
+from bot.desk.handoff_drafts import Contact, HandoffDraft, Turn
 from bot.desk.notify import (
     HandoffSummary,
     NotificationBatcher,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.db.models import Handoff, TranscriptTurn
-from bot.desk.handoffs import HandoffDraft, store_draft, transcript_turn
+from bot.desk.handoff_drafts import HandoffDraft, store_draft, transcript_turn
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,15 @@
-"""Handoffs: a visitor's question passed to the care team with the conversation so far.
+"""Handoffs as the care team works them: finding and listing them, claiming, resolving and
+noting them, and exporting one (JSON, or text to read). What a handoff holds before it is
+stored is in bot/desk/handoff_drafts.py; storing it reliably and telling staff, in
+bot/desk/handoff_delivery.py.
 
-Plain functions over a SQLAlchemy session; the custom actions, the staff console and the CLI are
-thin layers over them.
+Plain functions over a SQLAlchemy session; the staff console and the CLI are thin layers over
+them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import logging
-import os
-import secrets
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,177 +18,18 @@ from sqlalchemy.orm import Session, selectinload
 from bot.db.models import (
     HANDOFF_REASONS,
     HANDOFF_STATUSES,
-    SPEAKERS,
     URGENCIES,
     Handoff,
     HandoffNote,
-    TranscriptTurn,
     utc_now,
 )
-from bot.files.file_lock import exclusive_lock
+from bot.desk.aware_times import require_aware
 
-log = logging.getLogger(__name__)
-
-# No 0/O, 1/I/L: a reference is read out over the phone.
-REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 _NOTE_LIMIT = 4000
 
 
 class HandoffError(ValueError):
     """A handoff request that cannot be carried out; the message says why."""
-
-
-def _require_aware(value: dt.datetime, what: str) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise HandoffError(f"{what} must be an aware datetime (UTC), got a naive one")
-
-
-def new_reference() -> str:
-    return "KAP-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
-
-
-@dataclass(frozen=True)
-class Turn:
-    speaker: str  # "user" or "bot"
-    text: str
-    time: dt.datetime
-    intent: str | None = None
-    confidence: float | None = None
-
-    def __post_init__(self) -> None:
-        # Checked here, not by the database: a draft that can never be stored must not end up
-        # in the pending file.
-        if self.speaker not in SPEAKERS:
-            raise HandoffError(f"unknown speaker {self.speaker!r}")
-        _require_aware(self.time, "a turn's time")
-
-
-@dataclass(frozen=True)
-class Contact:
-    name: str
-    phone: str | None = None
-    email: str | None = None
-    consent: bool = False
-
-
-@dataclass
-class HandoffDraft:
-    """Everything a handoff holds before it is stored; serialisable so it survives an outage."""
-
-    reason: str
-    conversation_id: str
-    question: str | None
-    transcript: list[Turn]
-    contact: Contact | None = None
-    urgency: str | None = None
-    reference: str = field(default_factory=new_reference)
-    created_at: dt.datetime = field(default_factory=utc_now)
-    # Where the visitor's message came from (bot/protection/client_address.py), for flood control.
-    client_address: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.reason not in HANDOFF_REASONS:
-            raise HandoffError(f"unknown handoff reason {self.reason!r}")
-        if self.urgency is None:
-            self.urgency = "urgent" if self.reason == "crisis" else "normal"
-        if self.urgency not in URGENCIES:
-            raise HandoffError(f"unknown urgency {self.urgency!r}")
-        _require_aware(self.created_at, "created_at")
-        # What PostgreSQL would refuse (so the draft could never leave the pending file). An
-        # over-long conversation id is only cut: a crisis handoff must not fail on it.
-        self.conversation_id = (self.conversation_id or "")[:128]
-        self.client_address = (self.client_address or "")[:64] or None
-        if self.contact:
-            limits = {
-                "name": (self.contact.name, 120),
-                "phone": (self.contact.phone, 32),
-                "email": (self.contact.email, 254),
-            }
-            for what, (value, limit) in limits.items():
-                if value and len(value) > limit:
-                    raise HandoffError(f"the contact {what} is longer than {limit} characters")
-
-    def to_json(self) -> str:
-        data = asdict(self)
-        data["created_at"] = self.created_at.isoformat()
-        for turn in data["transcript"]:
-            turn["time"] = turn["time"].isoformat()
-        return json.dumps(data, ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, line: str) -> HandoffDraft:
-        data = json.loads(line)
-        data["created_at"] = dt.datetime.fromisoformat(data["created_at"])
-        data["transcript"] = [
-            Turn(**{**turn, "time": dt.datetime.fromisoformat(turn["time"])})
-            for turn in data["transcript"]
-        ]
-        data["contact"] = Contact(**data["contact"]) if data.get("contact") else None
-        return cls(**data)
-
-
-def transcript_from_events(events: Iterable[dict[str, Any]]) -> list[Turn]:
-    """User and bot messages from a tracker's events (rasa_sdk's dict form), in order."""
-    turns: list[Turn] = []
-    for event in events:
-        kind = event.get("event")
-        if kind not in ("user", "bot"):
-            continue
-        text = event.get("text") or ""
-        if kind == "bot" and not text:
-            continue
-        timestamp = event.get("timestamp") or time.time()
-        when = dt.datetime.fromtimestamp(float(timestamp), tz=dt.timezone.utc)
-        if kind == "user":
-            intent = (event.get("parse_data") or {}).get("intent") or {}
-            confidence = intent.get("confidence")
-            turns.append(
-                Turn(
-                    "user",
-                    text,
-                    when,
-                    intent.get("name"),
-                    None if confidence is None else float(confidence),
-                )
-            )
-        else:
-            turns.append(Turn("bot", text, when))
-    return turns
-
-
-def transcript_turn(position: int, turn: Turn) -> TranscriptTurn:
-    return TranscriptTurn(
-        position=position,
-        speaker=turn.speaker,
-        text=turn.text,
-        time=turn.time,
-        intent=turn.intent,
-        confidence=turn.confidence,
-    )
-
-
-def store_draft(session: Session, draft: HandoffDraft) -> Handoff:
-    contact = draft.contact
-    handoff = Handoff(
-        reference=draft.reference,
-        created_at=draft.created_at,
-        reason=draft.reason,
-        urgency=draft.urgency,
-        status="open",
-        conversation_id=draft.conversation_id,
-        question=draft.question,
-        contact_name=contact.name if contact else None,
-        contact_phone=contact.phone if contact else None,
-        contact_email=contact.email if contact else None,
-        contact_consent=bool(contact and contact.consent),
-        client_address=draft.client_address,
-    )
-    handoff.turns = [
-        transcript_turn(position, turn) for position, turn in enumerate(draft.transcript)
-    ]
-    session.add(handoff)
-    session.flush()
-    return handoff
 
 
 def get_handoff(session: Session, reference: str) -> Handoff | None:
@@ -221,7 +57,7 @@ def _filtered(
         raise HandoffError(f"urgency must be one of {', '.join(URGENCIES)}, got {urgency!r}")
     for bound in (created_from, created_to):
         if bound is not None:
-            _require_aware(bound, "a date filter")
+            require_aware(bound, "a date filter", HandoffError)
     if status:
         query = query.where(Handoff.status == status)
     if reason:
@@ -383,151 +219,3 @@ def transcript_as_text(handoff: Handoff) -> str:
     for note in handoff.notes:
         lines.append(f"Note by {note.author} at {_iso(note.created_at)}: {note.text}")
     return "\n".join(lines) + "\n"
-
-
-# --- Delivery that survives an unreachable database -------------------------------------------
-
-
-def pending_path() -> Path:
-    from bot.settings import get_settings
-
-    return get_settings().var_dir / "pending-handoffs.jsonl"
-
-
-def deliver(
-    draft: HandoffDraft,
-    url: str | None = None,
-    pending: Path | None = None,
-    attempts: int = 3,
-    backoff_seconds: float = 0.3,
-    store: Callable[[Session, HandoffDraft], Any] = store_draft,
-) -> bool:
-    """Stores the handoff with `store`; True when stored. After `attempts` failures the draft is
-    appended to a pending file (replayed by `replay_pending`) and False is returned: it is never
-    lost."""
-    from bot.db.session import session_scope
-
-    for attempt in range(1, attempts + 1):
-        try:
-            with session_scope(url) as session:
-                store(session, draft)
-            return True
-        except sa.exc.IntegrityError:
-            # Already stored (the same draft delivered twice) or a reference collision: a new
-            # reference for a collision is safe because the visitor has not seen this one yet.
-            if _already_stored(url, draft):
-                return True
-            log.warning("Handoff reference %s is taken: trying a new one", draft.reference)
-            draft.reference = new_reference()
-        except Exception as error:  # noqa: BLE001 - whatever fails, the handoff is kept below
-            # E.g. SQLAlchemyError, or OSError when SQLite's folder cannot be created. The
-            # reason only: the draft holds personal data.
-            log.error(
-                "Storing handoff %s failed (attempt %d of %d): %s",
-                draft.reference,
-                attempt,
-                attempts,
-                type(error).__name__,
-            )
-            if attempt < attempts:
-                time.sleep(backoff_seconds * attempt)
-    pending = pending or pending_path()
-    with _locked(pending, "lock"):
-        _append_lines(pending, [draft.to_json()])
-    log.error("Handoff %s kept in %s until the database is back", draft.reference, pending)
-    return False
-
-
-def _is_same(handoff: Handoff, draft: HandoffDraft) -> bool:
-    """Whether `handoff` is `draft` stored (rather than another handoff with its reference)."""
-    return (
-        handoff.conversation_id == draft.conversation_id and handoff.created_at == draft.created_at
-    )
-
-
-def _already_stored(url: str | None, draft: HandoffDraft) -> bool:
-    from bot.db.session import session_scope
-
-    try:
-        with session_scope(url) as session:
-            existing = get_handoff(session, draft.reference)
-            return existing is not None and _is_same(existing, draft)
-    except (sa.exc.SQLAlchemyError, OSError):
-        return False
-
-
-def _append_lines(pending: Path, lines: list[str]) -> None:
-    """Appends to the pending file, created readable by its owner only (it holds personal
-    data)."""
-    descriptor = os.open(pending, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with open(descriptor, "a", encoding="utf-8") as out:
-        out.write("".join(line + "\n" for line in lines))
-
-
-def _locked(pending: Path, name: str):
-    """An exclusive lock next to the pending file, shared by every process that uses it."""
-    return exclusive_lock(pending.with_name(f"{pending.name}.{name}"))
-
-
-def replay_pending(
-    url: str | None = None,
-    pending: Path | None = None,
-    on_stored: Callable[[HandoffDraft], None] | None = None,
-    store: Callable[[Session, HandoffDraft], Any] = store_draft,
-) -> int:
-    """Stores the handoffs kept while the database was down; returns how many were stored.
-    `on_stored` is called with each one once it is stored (to notify staff).
-
-    `deliver` may append to the pending file meanwhile (another process): the file is first moved
-    aside under a lock, and what cannot be stored yet is appended back, so nothing is lost."""
-    from bot.db.session import session_scope
-
-    pending = pending or pending_path()
-    claimed = pending.with_name(pending.name + ".replaying")
-    if not pending.exists() and not claimed.exists():
-        return 0
-    with _locked(pending, "replay"):  # one replay at a time
-        with _locked(pending, "lock"):
-            if pending.exists():
-                if claimed.exists():  # left by an interrupted replay
-                    _append_lines(claimed, pending.read_text(encoding="utf-8").splitlines())
-                    pending.unlink()
-                else:
-                    pending.replace(claimed)
-        if not claimed.exists():
-            return 0
-        lines = [line for line in claimed.read_text(encoding="utf-8").splitlines() if line.strip()]
-        kept: list[str] = []
-        stored = 0
-        for line in lines:
-            try:
-                draft = HandoffDraft.from_json(line)
-            except (ValueError, TypeError, KeyError) as error:
-                log.error("Unreadable line in %s kept as it is: %s", pending, type(error).__name__)
-                kept.append(line)
-                continue
-            try:
-                with session_scope(url) as session:
-                    existing = get_handoff(session, draft.reference)
-                    if existing is None or not _is_same(existing, draft):
-                        if existing is not None:
-                            log.warning("Handoff reference %s is taken: new one", draft.reference)
-                            draft.reference = new_reference()
-                        store(session, draft)
-                        stored += 1
-                    else:
-                        continue
-            except Exception as error:  # noqa: BLE001 - kept for the next replay
-                log.error("Replaying handoff %s failed: %s", draft.reference, type(error).__name__)
-                kept.append(line)
-                continue
-            if on_stored is not None:
-                try:
-                    on_stored(draft)
-                except Exception as error:  # noqa: BLE001 - it is stored; say why, go on
-                    log.error("After replaying %s: %s", draft.reference, type(error).__name__)
-        with _locked(pending, "lock"):
-            if kept:
-                _append_lines(pending, kept)
-            claimed.unlink()
-    return stored

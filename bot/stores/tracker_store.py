@@ -24,7 +24,8 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.desk.handoff_delivery import in_background, record_handoff
-from bot.desk.handoffs import REFERENCE_ALPHABET, HandoffDraft, transcript_from_events
+from bot.desk.handoff_drafts import HandoffDraft, transcript_from_events
+from bot.desk.references import REFERENCE_ALPHABET
 from bot.protection.client_address import from_metadata
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,9 @@ from werkzeug.serving import make_server
 from bot.db.migrate import upgrade
 from bot.db.models import utc_now
 from bot.db.session import session_scope
-from bot.desk.handoffs import Contact, HandoffDraft, Turn, deliver, get_handoff
+from bot.desk.handoff_delivery import deliver
+from bot.desk.handoff_drafts import Contact, HandoffDraft, Turn
+from bot.desk.handoffs import get_handoff
 from bot.desk.staff_accounts import create_user
 from bot.settings import settings_from_env
 from bot.web import create_app

@@ -10,15 +10,8 @@ import sqlalchemy as sa
 
 from bot.db.models import AuditEntry, utc_now
 from bot.db.session import session_scope
-from bot.desk.bookings import (
-    AlreadyBooked,
-    BookingError,
-    TooManyBookings,
-    cancel_for_clinic,
-    create_booking,
-    get_booking,
-    list_bookings,
-)
+from bot.desk.booking_creation import AlreadyBooked, TooManyBookings, create_booking
+from bot.desk.bookings import BookingError, cancel_for_clinic, get_booking, list_bookings
 
 ADDRESS = "203.0.113.7"
 

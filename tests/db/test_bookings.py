@@ -16,25 +16,22 @@ from bot.conversations.retention import purge
 from bot.db.migrate import current_revision, downgrade, head_revision, upgrade
 from bot.db.models import Booking
 from bot.db.session import get_engine, session_factory, session_scope
+from bot.desk.booking_calendar import booking_ics, bookings_ics, get_by_calendar_token
+from bot.desk.booking_creation import SlotTaken, create_booking, free_slots
 from bot.desk.bookings import (
     NOT_FOUND,
     BookingError,
     BookingNotFound,
-    SlotTaken,
-    booking_ics,
     booking_to_dict,
     bookings_for_handoff,
-    bookings_ics,
     cancel_by_staff,
     cancel_by_visitor,
-    create_booking,
-    free_slots,
     get_booking,
-    get_by_calendar_token,
     list_bookings,
     mark_done,
 )
-from bot.desk.handoffs import Contact, HandoffDraft, resolve_handoff, store_draft
+from bot.desk.handoff_drafts import Contact, HandoffDraft, store_draft
+from bot.desk.handoffs import resolve_handoff
 from bot.desk.scheduling import ClinicCalendar
 from bot.settings import settings_from_env
 

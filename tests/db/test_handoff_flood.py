@@ -10,16 +10,10 @@ import sqlalchemy as sa
 
 from bot.db.models import Handoff
 from bot.db.session import session_scope
+from bot.desk.handoff_delivery import deliver
+from bot.desk.handoff_drafts import HandoffDraft, Turn
 from bot.desk.handoff_flood import FloodLimit, file_draft, flood_groups
-from bot.desk.handoffs import (
-    HandoffDraft,
-    Turn,
-    count_handoffs,
-    deliver,
-    get_handoff,
-    list_handoffs,
-    resolve_handoff,
-)
+from bot.desk.handoffs import count_handoffs, get_handoff, list_handoffs, resolve_handoff
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 14, 30, tzinfo=UTC)

@@ -16,24 +16,19 @@ from alembic.migration import MigrationContext
 from bot.db.migrate import VERSION_TABLE, current_revision, downgrade, head_revision, upgrade
 from bot.db.models import Base, Handoff
 from bot.db.session import get_engine, session_scope
+from bot.desk.handoff_delivery import deliver, replay_pending
+from bot.desk.handoff_drafts import Contact, HandoffDraft, Turn, store_draft, transcript_from_events
 from bot.desk.handoffs import (
-    Contact,
-    HandoffDraft,
     HandoffError,
-    Turn,
     add_note,
     claim_handoff,
-    deliver,
     get_handoff,
     handoff_to_dict,
     list_handoffs,
-    new_reference,
-    replay_pending,
     resolve_handoff,
-    store_draft,
     transcript_as_text,
-    transcript_from_events,
 )
+from bot.desk.references import new_handoff_reference
 from tests.conftest import free_port
 
 UTC = dt.timezone.utc
@@ -126,7 +121,7 @@ def test_a_handoff_without_contact_details_or_with_a_long_conversation_id_is_sto
 
 
 def test_references_are_readable_and_unique(database_url):
-    reference = new_reference()
+    reference = new_handoff_reference()
     assert re.fullmatch(r"KAP-[2-9A-HJKMNP-Z]{6}", reference)
     store(database_url, draft(reference=reference))
     with pytest.raises(sa.exc.IntegrityError):
@@ -416,7 +411,7 @@ def test_deliver_keeps_the_handoff_when_the_database_is_down_and_replay_stores_i
     pending = tmp_path / "var" / "pending-handoffs.jsonl"
     original = draft("crisis")
     reference = original.reference
-    caplog.set_level(logging.INFO, logger="bot.desk.handoffs")
+    caplog.set_level(logging.INFO, logger="bot.desk.handoff_delivery")
 
     started = time.monotonic()
     stored = deliver(original, unreachable_url, pending=pending, attempts=2, backoff_seconds=0)

@@ -13,8 +13,10 @@ import sqlalchemy as sa
 from bot.conversations.retention import MIN_DAYS, RetentionError, purge
 from bot.db.models import Handoff, HandoffNote, TranscriptTurn
 from bot.db.session import get_engine, session_scope
-from bot.desk.bookings import create_booking, get_booking
-from bot.desk.handoffs import add_note, claim_handoff, get_handoff, resolve_handoff, store_draft
+from bot.desk.booking_creation import create_booking
+from bot.desk.bookings import get_booking
+from bot.desk.handoff_drafts import store_draft
+from bot.desk.handoffs import add_note, claim_handoff, get_handoff, resolve_handoff
 from tests.db.test_handoffs import draft
 
 UTC = dt.timezone.utc

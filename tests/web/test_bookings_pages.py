@@ -13,7 +13,8 @@ from icalendar import Calendar
 
 from bot.db.models import Booking, Handoff, utc_now
 from bot.db.session import session_scope
-from bot.desk.bookings import create_booking, get_booking
+from bot.desk.booking_creation import create_booking
+from bot.desk.bookings import get_booking
 from bot.desk.scheduling import ClinicCalendar
 from bot.desk.staff_accounts import create_user
 from bot.web import create_app

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from bot.db.models import Handoff, utc_now
 from bot.db.session import session_scope
-from bot.desk.bookings import create_booking, get_booking, list_bookings
+from bot.desk.booking_creation import create_booking
+from bot.desk.bookings import get_booking, list_bookings
 from bot.desk.staff_accounts import create_user
 from bot.settings import settings_from_env
 from bot.web import create_app
