@@ -8,17 +8,13 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.booking import (
-    NO_EMAIL,
-    NOT_RECORDED,
-    ActionCancelBooking,
-    ValidateBookingForm,
-    calendar_url,
-    reference_in,
-    slot_for_text,
-)
+from actions.booking import ActionCancelBooking
+from actions.booking_form import ValidateBookingForm, slot_for_text
+from actions.booking_shared import NO_EMAIL, NOT_RECORDED, calendar_url
 from bot.db.session import session_scope
-from bot.desk.bookings import free_slots, get_booking
+from bot.desk.booking_creation import free_slots
+from bot.desk.bookings import get_booking
+from bot.desk.references import booking_reference_in
 from bot.desk.scheduling import ClinicCalendar, format_slot
 from bot.settings import get_settings
 
@@ -79,9 +75,9 @@ def filled(slot: dt.datetime, **overrides) -> dict:
 
 
 def test_references_and_buttons_are_recognised():
-    assert reference_in("please cancel b-7kq2m9xa thanks") == "B-7KQ2M9XA"
-    assert reference_in("cancel B 7KQ2M9XA") == "B-7KQ2M9XA"
-    assert reference_in("cancel my booking") is None
+    assert booking_reference_in("please cancel b-7kq2m9xa thanks") == "B-7KQ2M9XA"
+    assert booking_reference_in("cancel B 7KQ2M9XA") == "B-7KQ2M9XA"
+    assert booking_reference_in("cancel my booking") is None
     calendar = ClinicCalendar.from_settings(get_settings())
     slot = dt.datetime(2026, 12, 1, 15, 30, tzinfo=dt.timezone.utc)
     label = format_slot(slot, calendar)
