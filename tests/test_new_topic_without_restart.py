@@ -25,7 +25,7 @@ from actions.fallback import ActionDidYouMean
 from bot.channels.visitor_messages import refusal_for
 from bot.content.editing import ContentProject
 from bot.content.model import current
-from bot.conversations.inbox import conversation_items
+from bot.conversations.inbox_conversation import conversation_items
 from bot.db.migrate import upgrade
 from bot.models.tuning import configured_thresholds
 from bot.nlu.components import RESPONSE_SELECTOR, ButtonLabelHandler

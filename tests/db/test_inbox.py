@@ -13,7 +13,8 @@ from rasa.shared.core.domain import Domain
 
 from bot.content.editing import ContentEditError, ContentProject
 from bot.content.model import load_content
-from bot.conversations.inbox import InboxError, assign, dismiss, inbox_messages, message_key
+from bot.conversations.inbox import InboxError, assign, dismiss, inbox_messages
+from bot.conversations.inbox_entries import message_key
 from bot.db.models import HANDOFF_REASONS, AnswerFeedback, Handoff
 from bot.db.session import session_scope
 from bot.desk.audit import recent_entries

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.content.model import load_content
-from bot.conversations.inbox import EVENTS, InboxItem, inbox_messages, message_key
+from bot.conversations.inbox import EVENTS, inbox_messages
+from bot.conversations.inbox_entries import InboxItem, message_key
 from bot.db.session import session_scope
 from bot.settings import settings_from_env
 from bot.web import create_app
