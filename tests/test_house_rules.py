@@ -25,7 +25,6 @@ MIGRATIONS = "bot/db/migrations/"
 # Still over the limit (lines today); issue 15 takes them down one by one.
 MODULES_STILL_OVER: dict[str, int] = {
     "actions/booking.py": 514,
-    "bot/cli/__init__.py": 879,
     "bot/content/editing.py": 437,
     "bot/content/model.py": 413,
     "bot/conversations/inbox.py": 619,
@@ -37,7 +36,6 @@ MODULES_STILL_OVER: dict[str, int] = {
     "bot/web/staff.py": 682,
 }
 FUNCTIONS_STILL_OVER: dict[str, int] = {
-    "bot/cli/__init__.py:evaluate_command": 64,
     "bot/content/editing.py:save_topic": 64,
     "bot/desk/bookings.py:create_booking": 65,
     "bot/desk/handoffs.py:replay_pending": 62,

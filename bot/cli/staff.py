@@ -1,36 +1,38 @@
-"""`kapbot staff unlock|deactivate|reactivate|set-role|reset-password USER`: what an
+"""`kapbot staff add|unlock|deactivate|reactivate|set-role|reset-password USER`: what an
 administrator does to a staff console account, from the command line.
 
 Each command is one function of bot/desk/staff_accounts.py (the console's account page calls the
-same
-ones), which writes the audit entry as `cli:<operator>` and ends the user's sessions where it must.
-Exit codes: 0 done, 2 refused (no such account, nothing to change, the last administrator), 1 a
-database problem.
+same ones), which writes the audit entry as `cli:<operator>` and ends the user's sessions where it
+must. Exit codes: 0 done, 2 refused (no such account, nothing to change, the last administrator),
+1 a database problem.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import click
+
+from bot.cli.common import fail, migrate, operator
+from bot.settings import get_settings
 
 
 def _run(change: Callable, done: Callable[[object], str]) -> None:
     """Runs change(session, actor) in one transaction on DATABASE_URL (migrated first)."""
     import sqlalchemy as sa
 
-    from bot.cli import _fail, _migrate, _operator
     from bot.db.session import session_scope
     from bot.desk.staff_accounts import AccountError
 
-    _migrate()
+    migrate()
     try:
         with session_scope() as session:
-            result = change(session, f"cli:{_operator()}")
+            result = change(session, f"cli:{operator()}")
     except AccountError as error:
-        _fail(str(error), 2)
+        fail(str(error), 2)
     except sa.exc.SQLAlchemyError as error:
-        _fail(f"database: {type(error).__name__}: {str(error).splitlines()[0]}")
+        fail(f"database: {type(error).__name__}: {str(error).splitlines()[0]}")
     click.echo(done(result))
 
 
@@ -94,5 +96,60 @@ def set_role(username: str, role: str) -> None:
     )
 
 
-def staff_account_commands() -> list[click.Command]:
-    return [unlock, deactivate, reactivate, set_role, reset_password]
+@click.group(commands=[unlock, deactivate, reactivate, set_role, reset_password])
+def staff() -> None:
+    """Accounts for the staff console (/staff on the web app)."""
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option("--role", default="staff", show_default=True, help="staff, editor or admin.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of asking twice.",
+)
+def staff_add(username: str, role: str, password_stdin: bool) -> None:
+    """Create the staff console account USERNAME."""
+    import getpass
+
+    import sqlalchemy as sa
+
+    from bot.db.migrate import upgrade
+    from bot.db.session import session_scope
+    from bot.desk import audit
+    from bot.desk.staff_accounts import (
+        AccountError,
+        create_user,
+        validate_password,
+        validate_role,
+        validate_username,
+    )
+
+    try:
+        username = validate_username(username)
+        validate_role(role)
+    except AccountError as error:
+        fail(str(error), 2)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"Password for {username}: ")
+        if getpass.getpass("The same password again: ") != password:
+            fail("the two passwords differ; no account was created", 2)
+    try:
+        validate_password(password)
+    except AccountError as error:
+        fail(str(error), 2)
+    actor = f"cli:{operator()}"
+    url = get_settings().database_url
+    try:
+        upgrade(url)
+        with session_scope(url) as session:
+            create_user(session, username, password, role)
+            audit.record(session, actor, "staff_user_created", target=username, detail=role)
+    except AccountError as error:
+        fail(str(error), 2)
+    except (sa.exc.SQLAlchemyError, OSError) as error:
+        fail(f"database: {type(error).__name__}: {str(error).splitlines()[0]}")
+    click.echo(f"created the {role} account {username!r}")

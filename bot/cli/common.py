@@ -1,0 +1,88 @@
+"""What the `kapbot` commands of every audience share: failing in plain words, the operator for
+the audit log, the database's schema, running Rasa, printing a table."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import warnings
+
+import click
+
+from bot.settings import PROJECT_ROOT, get_settings
+
+# TensorFlow (imported by Rasa and spaCy) logs at import time unless told not to before.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+RASA_DATA_ARGS = ["--config", "config.yml", "--domain", "domain.yml", "--data", "bot/data"]
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def operator() -> str:
+    """Who runs the command, for the audit log."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in some containers
+        return "unknown"
+
+
+def quiet_rasa() -> None:
+    """TensorFlow and Rasa log a lot on import; the CLI's own output should stand out."""
+    os.environ.setdefault("LOG_LEVEL", "ERROR")
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.ERROR)
+    for name in ("rasa", "tensorflow", "absl", "sanic", "root"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    # Rasa's structured logs go to stdout unless configured; `--json` output must stay clean.
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.ERROR)
+
+
+def run_rasa(*args: str) -> int:
+    """Runs the Rasa CLI from the project root (config.yml names paths relative to it)."""
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "-m", "rasa", *args]
+    return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
+
+
+def database_label(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _fail_database(url: str, error: Exception) -> None:
+    reason = getattr(error, "orig", None) or error  # without SQLAlchemy's "Background" link
+    fail(f"database {database_label(url)}: {str(reason).strip()}")
+
+
+def migrate() -> tuple[str | None, str | None]:
+    """Brings DATABASE_URL to the latest schema (a fresh install works); (before, after)."""
+    import sqlalchemy as sa
+
+    from bot.db.migrate import current_revision, upgrade
+
+    url = get_settings().database_url
+    try:
+        before = current_revision(url)
+        upgrade(url)
+        return before, current_revision(url)
+    except (sa.exc.SQLAlchemyError, OSError) as error:
+        _fail_database(url, error)
+
+
+def print_table(table: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        click.echo("  ".join(cells).rstrip())

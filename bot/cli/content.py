@@ -1,0 +1,128 @@
+"""`kapbot` for the content editors: build the responses from content/, check content/ and the
+training data, and work through the inbox of messages the bot was unsure about."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from bot.cli.common import fail, migrate, operator, print_table
+from bot.settings import PROJECT_ROOT, get_settings
+
+
+@click.command()
+def build() -> None:
+    """Regenerate bot/data/responses.yml from content/."""
+    from bot.content.build import RESPONSES_PATH
+    from bot.content.build import build as build_responses
+    from bot.content.model import ContentError
+
+    try:
+        changed = build_responses()
+    except ContentError as error:
+        fail("content/ has problems:\n  - " + "\n  - ".join(error.problems))
+    relative = RESPONSES_PATH.relative_to(PROJECT_ROOT)
+    click.echo(f"{relative}: {'updated' if changed else 'up to date'}")
+
+
+@click.command()
+@click.option(
+    "--content-only", is_flag=True, help="Only the content checks (seconds; no rasa data validate)."
+)
+def validate(content_only: bool) -> None:
+    """Check content/ and the Rasa training data; exit 1 on any problem (warnings: exit 0)."""
+    from bot.content.checks import check_project
+    from bot.content.model import ProjectFiles
+    from bot.content.rasa_check import rasa_data_problems
+
+    files = ProjectFiles(get_settings().content_root)
+    problems, warnings_ = check_project(files)
+    if not content_only:
+        problems += rasa_data_problems(files.root)
+    for warning in warnings_:
+        click.echo(f"warning: {warning}")
+    for problem in problems:
+        click.echo(f"problem: {problem}")
+    if problems:
+        fail(f"validation failed: {len(problems)} problem(s)")
+    click.echo("content checks: OK" if content_only else "content and training data: OK")
+
+
+@click.group()
+def inbox() -> None:
+    """Visitor messages the bot was unsure about: list them, make one a training example, or
+    dismiss it."""
+
+
+@inbox.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+def inbox_list(as_json: bool, limit: int) -> None:
+    """Undecided messages, newest first (personal details masked)."""
+    from bot.conversations.inbox import inbox_messages
+    from bot.db.session import session_scope
+
+    migrate()
+    with session_scope() as session:
+        items = inbox_messages(session, limit=limit)
+    if as_json:
+        click.echo(json.dumps([item.to_dict() for item in items], ensure_ascii=False, indent=2))
+        return
+    if not items:
+        click.echo("the inbox is empty")
+        return
+    table = [("KEY", "RECEIVED (UTC)", "REASON", "GUESS", "MESSAGE")]
+    for item in items:
+        guess = item.guess
+        table.append(
+            (
+                item.key,
+                item.received_at.strftime("%Y-%m-%d %H:%M"),
+                item.reason,
+                f"{guess.label} {guess.confidence:.2f}" if guess and guess.confidence else "-",
+                item.text,
+            )
+        )
+    print_table(table)
+
+
+def _decide_in_inbox(decide) -> None:
+    """Runs one inbox decision; a refusal exits 1 with the reasons in plain words."""
+    from bot.content.editing import ContentEditError
+    from bot.conversations.inbox import InboxError
+    from bot.db.session import session_scope
+
+    migrate()
+    try:
+        with session_scope() as session:
+            item = decide(session, f"cli:{operator()}")
+    except InboxError as error:
+        fail(str(error))
+    except ContentEditError as error:
+        reasons = [m for ms in error.field_problems.values() for m in ms] + error.problems
+        fail("the example was refused:\n  - " + "\n  - ".join(reasons))
+    return item
+
+
+@inbox.command("assign")
+@click.argument("key")
+@click.argument("label")
+def inbox_assign(key: str, label: str) -> None:
+    """Add message KEY as a training example of LABEL (a topic id or an outcome)."""
+    from bot.content.editing import project
+    from bot.conversations.inbox import assign
+
+    item = _decide_in_inbox(lambda session, by: assign(session, key, label, by))
+    intent = project().intent_for_label(label)
+    click.echo(f"added “{item.text}” to {intent}; retrain the model for it to count")
+
+
+@inbox.command("dismiss")
+@click.argument("key")
+def inbox_dismiss(key: str) -> None:
+    """Dismiss message KEY: it needs no training example."""
+    from bot.conversations.inbox import dismiss
+
+    _decide_in_inbox(lambda session, by: dismiss(session, key, by))
+    click.echo(f"dismissed {key}")
