@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.db.migrate import current_revision
 from bot.db.models import AuditEntry, Handoff, TranscriptTurn
 from bot.db.session import session_scope
 from bot.desk.handoffs import Contact, HandoffDraft, Turn, deliver, store_draft
@@ -194,7 +195,19 @@ def test_replay_stores_handoffs_kept_during_an_outage(tmp_path):
     assert "Traceback" not in unreachable.stderr
 
 
+def test_read_only_commands_leave_an_unmigrated_database_as_it_is_and_say_how_to_upgrade(tmp_path):
+    url = f"sqlite:///{tmp_path / 'kapbot.db'}"
+    for command in (("handoffs", "list"), ("bookings", "list"), ("inbox", "list")):
+        result = kapbot(*command, url=url, var_dir=tmp_path)
+        assert result.returncode == 1, command
+        assert f"error: database {url} is not at the latest schema revision" in result.stderr
+        assert "run kapbot db upgrade" in result.stderr and result.stdout == ""
+    assert current_revision(url) is None
+
+
 def test_the_database_commands_do_not_import_rasa_or_tensorflow(tmp_path):
+    url = f"sqlite:///{tmp_path / 'kapbot.db'}"
+    assert kapbot("db", "upgrade", url=url, var_dir=tmp_path).returncode == 0
     code = (
         "import sys\n"
         "from bot.cli import main\n"
@@ -207,7 +220,7 @@ def test_the_database_commands_do_not_import_rasa_or_tensorflow(tmp_path):
     )
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'kapbot.db'}",
+        "DATABASE_URL": url,
         "KAPBOT_VAR_DIR": str(tmp_path),
     }
     result = subprocess.run(

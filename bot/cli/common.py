@@ -81,6 +81,34 @@ def migrate() -> tuple[str | None, str | None]:
         _fail_database(url, error)
 
 
+def require_latest_schema() -> None:
+    """For the commands that only read: exits 1, changing nothing, unless DATABASE_URL is at the
+    latest schema revision. Upgrading is a decision of its own (`kapbot db upgrade`)."""
+    import sqlalchemy as sa
+
+    from bot.db.migrate import current_revision, head_revision
+
+    url = get_settings().database_url
+    try:
+        current = current_revision(url)
+    except (sa.exc.SQLAlchemyError, OSError) as error:
+        _fail_database(url, error)
+    latest = head_revision()
+    if current != latest:
+        fail(
+            f"database {database_label(url)} is not at the latest schema revision "
+            f"(it is at {current or 'none, never migrated'}; the latest is {latest}): "
+            "run kapbot db upgrade first"
+        )
+
+
+def check_one_of(option: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    """Exits 2 for a filter value the listing would refuse, before the database is looked at:
+    bad input is reported as such, whatever state the database is in."""
+    if value is not None and value not in allowed:
+        fail(f"{option} must be one of {', '.join(allowed)}, got {value!r}", 2)
+
+
 def print_table(table: list[tuple[str, ...]]) -> None:
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:

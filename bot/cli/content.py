@@ -7,7 +7,7 @@ import json
 
 import click
 
-from bot.cli.common import fail, migrate, operator, print_table
+from bot.cli.common import fail, migrate, operator, print_table, require_latest_schema
 from bot.settings import PROJECT_ROOT, get_settings
 
 
@@ -63,7 +63,7 @@ def inbox_list(as_json: bool, limit: int) -> None:
     from bot.conversations.inbox import inbox_messages
     from bot.db.session import session_scope
 
-    migrate()
+    require_latest_schema()
     with session_scope() as session:
         items = inbox_messages(session, limit=limit)
     if as_json:

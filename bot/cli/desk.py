@@ -1,5 +1,7 @@
 """`kapbot` for the care team and for retention: list the handoffs and store those kept during
-an outage, list and cancel bookings, purge what is kept no longer."""
+an outage, list and cancel bookings, purge what is kept no longer.
+
+The listings only read: they do not migrate the database, they ask for `kapbot db upgrade`."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import sys
 
 import click
 
-from bot.cli.common import fail, migrate, operator, print_table
+from bot.cli.common import check_one_of, fail, migrate, operator, print_table, require_latest_schema
 from bot.settings import get_settings
 
 
@@ -40,10 +42,14 @@ def handoffs_list(
 ) -> None:
     """List handoffs: those not marked possible flood first, then urgent first, then newest
     first."""
+    from bot.db.models import HANDOFF_REASONS, HANDOFF_STATUSES, URGENCIES
     from bot.db.session import session_scope
     from bot.desk.handoffs import HandoffError, handoff_to_dict, list_handoffs
 
-    migrate()
+    check_one_of("status", status, HANDOFF_STATUSES)
+    check_one_of("reason", reason, HANDOFF_REASONS)
+    check_one_of("urgency", urgency, URGENCIES)
+    require_latest_schema()
     filters = {
         "status": status,
         "reason": reason,
@@ -108,11 +114,13 @@ def bookings() -> None:
 def bookings_list(as_json: bool, status: str | None, day) -> None:
     """List bookings in time order. Times in the table are on the clinic's clock; in the JSON,
     UTC (ISO 8601 with +00:00)."""
+    from bot.db.models import BOOKING_STATUSES
     from bot.db.session import session_scope
     from bot.desk.bookings import BookingError, booking_to_dict, list_bookings
     from bot.desk.scheduling import ClinicCalendar
 
-    migrate()
+    check_one_of("status", status, BOOKING_STATUSES)
+    require_latest_schema()
     clinic = ClinicCalendar.from_settings(get_settings())
     try:
         with session_scope() as session:
