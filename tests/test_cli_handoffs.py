@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from bot.db.migrate import current_revision
 from bot.db.models import AuditEntry, Handoff, TranscriptTurn
 from bot.db.session import session_scope
-from bot.desk.handoffs import Contact, HandoffDraft, Turn, deliver, store_draft
+from bot.desk.handoff_delivery import deliver
+from bot.desk.handoff_drafts import Contact, HandoffDraft, Turn, store_draft
 from bot.settings import PROJECT_ROOT
 from tests.conftest import free_port
 

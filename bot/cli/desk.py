@@ -89,7 +89,7 @@ def handoffs_list(
 @handoffs.command("replay")
 def handoffs_replay() -> None:
     """Store the handoffs kept in the pending file while the database was unreachable."""
-    from bot.desk.handoffs import pending_path, replay_pending
+    from bot.desk.handoff_delivery import pending_path, replay_pending
 
     migrate()
     stored = replay_pending()
