@@ -26,7 +26,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.models.assistant import latest_model  # noqa: E402
+from bot.models.store import latest_model  # noqa: E402
 from bot.ops.runner import Supervisor, child_environment, process_specs  # noqa: E402
 from bot.settings import PROJECT_ROOT, settings_from_env  # noqa: E402
 

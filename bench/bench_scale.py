@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import NO_RATE_LIMITS, percentile, rss_mb  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.models.assistant import latest_model  # noqa: E402
+from bot.models.store import latest_model  # noqa: E402
 from bot.ops.balancer import write_nginx_config  # noqa: E402
 from bot.ops.runner import ProcessSpec, Supervisor, child_environment, process_specs  # noqa: E402
 from bot.settings import PROJECT_ROOT, settings_from_env  # noqa: E402

@@ -81,7 +81,7 @@ def stop_process(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    from bot.models.assistant import NoModelError, latest_model
+    from bot.models.store import NoModelError, latest_model
 
     try:
         return latest_model()

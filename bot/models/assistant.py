@@ -9,21 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.content.outcomes import FALLBACK, outcome_of_response
-from bot.settings import get_settings
+from bot.models.store import live_model
 
 FALLBACK_ACTIONS = ("action_two_stage_fallback", "action_default_ask_affirmation")
-
-
-class NoModelError(RuntimeError):
-    """No trained model exists yet."""
-
-
-def latest_model(model_dir: Path | None = None) -> Path:
-    model_dir = model_dir or get_settings().model_dir
-    models = sorted(model_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
-        raise NoModelError(f"No trained model in {model_dir}. Train one first: make model")
-    return models[-1]
 
 
 @dataclass
@@ -98,9 +86,7 @@ class LocalAssistant:
     """Loads a trained model once and answers messages in conversations of its own."""
 
     def __init__(self, model_path: Path | None = None) -> None:
-        from bot.models.registry import live_model
-
-        # By default the model visitors get: the published one (bot/models/registry.py).
+        # By default the model visitors get: the published one (bot/models/store.py).
         self.model_path = model_path or live_model()
         self._agent = None
 

@@ -1,4 +1,5 @@
-"""Which trained model is live, which were live before it, and the candidates waiting.
+"""Changing which trained model is live: publishing a candidate, rolling back; and the
+candidates waiting. bot/models/store.py reads what is live.
 
 State is a small JSON file in the model directory (`registry.json`), written atomically and
 changed under a file lock, so the web app and the CLI can publish and roll back side by side.
@@ -19,17 +20,19 @@ from pathlib import Path
 
 from bot.files.file_lock import exclusive_lock
 from bot.models import rasa_api
-from bot.models.assistant import NoModelError, latest_model
+from bot.models.store import (
+    NoModelError,
+    RegistryError,
+    latest_model,
+    live_history,
+    read_state,
+    state_path,
+)
 from bot.settings import Settings, get_settings
 
-STATE_FILE = "registry.json"
 CANDIDATES_DIR = "candidates"
 # How many earlier live models the registry remembers for rollbacks.
 HISTORY_LIMIT = 20
-
-
-class RegistryError(RuntimeError):
-    """The request cannot be done as asked (no such model, nothing to roll back to)."""
 
 
 class PublishRefused(RegistryError):
@@ -65,27 +68,8 @@ def candidates(settings: Settings | None = None) -> list[Path]:
     return sorted(found, key=lambda path: path.stat().st_mtime, reverse=True)
 
 
-def _state_path(settings: Settings) -> Path:
-    return settings.model_dir / STATE_FILE
-
-
-def _read_state(settings: Settings) -> dict:
-    path = _state_path(settings)
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {"history": []}
-    except ValueError:
-        raise RegistryError(
-            f"{path} is not valid JSON; restore it or delete it (the newest model in "
-            f"{settings.model_dir} is then live)"
-        ) from None
-    state.setdefault("history", [])
-    return state
-
-
 def _write_state(settings: Settings, state: dict) -> None:
-    path = _state_path(settings)
+    path = state_path(settings)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
     os.replace(temporary, path)  # atomic: a reader sees the old state or the new, never half
@@ -102,43 +86,6 @@ def _stored(settings: Settings, model: Path) -> str:
         return str(model.relative_to(settings.model_dir.resolve()))
     except ValueError:
         return str(model)
-
-
-def _resolved(settings: Settings, stored: str) -> Path:
-    return settings.model_dir / stored if not Path(stored).is_absolute() else Path(stored)
-
-
-def _history(settings: Settings, state: dict) -> list[Path]:
-    return [_resolved(settings, entry["model"]) for entry in state["history"]]
-
-
-def live_model(settings: Settings | None = None) -> Path:
-    """The published model; the newest model in the model directory if none was ever published
-    (so a fresh `make model && make run` serves what it just trained)."""
-    settings = settings or get_settings()
-    history = _history(settings, _read_state(settings))
-    if not history:
-        return latest_model(settings.model_dir)
-    live = history[-1]
-    if not live.is_file():
-        raise NoModelError(
-            f"the live model {live} is missing; publish another one (kapbot publish MODEL)"
-        )
-    return live
-
-
-def previous_model(settings: Settings | None = None) -> Path | None:
-    """The model a rollback would bring back, or None."""
-    settings = settings or get_settings()
-    history = _history(settings, _read_state(settings))
-    return history[-2] if len(history) >= 2 else None
-
-
-def history(settings: Settings | None = None) -> list[dict]:
-    """Every recorded live model, oldest first: {"model", "at", "actor", "action"}."""
-    settings = settings or get_settings()
-    entries = _read_state(settings)["history"]
-    return [{**entry, "model": str(_resolved(settings, entry["model"]))} for entry in entries]
 
 
 def check_model_file(model: Path) -> Path:
@@ -208,8 +155,8 @@ def publish(
     settings = settings or get_settings()
     model = check_model_file(model_path)
     with _locked(settings):
-        state = _read_state(settings)
-        history = _history(settings, state)
+        state = read_state(settings)
+        history = live_history(settings, state)
         current = history[-1] if history else _fallback_live(settings)
         if current is not None and current.resolve() == model:
             raise RegistryError(f"{model.name} is already the live model")
@@ -251,8 +198,8 @@ def rollback(actor: str, *, settings: Settings | None = None) -> Change:
     """Brings back the model that was live before the current one, on every Rasa server."""
     settings = settings or get_settings()
     with _locked(settings):
-        state = _read_state(settings)
-        history = _history(settings, state)
+        state = read_state(settings)
+        history = live_history(settings, state)
         if len(history) < 2:
             raise RegistryError("there is no earlier live model to roll back to")
         current, previous = history[-1], history[-2]

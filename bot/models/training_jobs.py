@@ -389,7 +389,7 @@ def _evaluate_candidate(settings: Settings, run: TrainingRun, candidate: Path, e
         write_confusion_png,
     )
     from bot.models.evaluation import QuestionSet
-    from bot.models.registry import live_model
+    from bot.models.store import live_model
 
     live = Path(run.compare_with) if run.compare_with else live_model(settings)
     _update(settings, run, state="evaluating", compare_with=str(live))
@@ -426,8 +426,8 @@ def execute(run_id: str, *, settings: Settings | None = None, echo=print) -> Tra
     """The worker: trains the candidate of run `run_id`, then compares it with the live model.
     Never raises for a failed training: the run ends as failed with the reason in plain words."""
     from bot.content.model import ContentError
-    from bot.models.assistant import NoModelError
     from bot.models.evaluation import QuestionFileError
+    from bot.models.store import NoModelError
 
     settings = settings or get_settings()
     run = _read(settings, run_id)

@@ -20,7 +20,7 @@ from bot.content.editing import ContentProject
 from bot.db.migrate import upgrade
 from bot.db.session import session_scope
 from bot.desk.staff_accounts import create_user
-from bot.models.registry import live_model
+from bot.models.store import live_model
 from bot.ops.runner import child_environment, process_specs
 from bot.settings import PROJECT_ROOT, get_settings
 from tests.browser.conftest import running_site

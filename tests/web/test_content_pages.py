@@ -15,7 +15,7 @@ from bot.db.migrate import upgrade
 from bot.db.models import AuditEntry
 from bot.db.session import session_scope
 from bot.desk.staff_accounts import create_user
-from bot.models.registry import live_model
+from bot.models.store import live_model
 from bot.settings import get_settings
 from bot.web import create_app
 from tests.content.conftest import copy_project
