@@ -104,8 +104,8 @@ def _train_candidate(run_id: str | None, questions: Path | None) -> int:
 
 def _model_argument(value: str) -> Path:
     """A model file, or `live` for the live model; exits 2 if it is neither."""
-    from bot.models.assistant import NoModelError
-    from bot.models.registry import RegistryError, check_model_file, live_model
+    from bot.models.registry import check_model_file
+    from bot.models.store import NoModelError, RegistryError, live_model
 
     try:
         return live_model() if value == "live" else check_model_file(Path(value))
@@ -180,8 +180,9 @@ def publish(model: str | None, override_reason: str | None) -> None:
     Exit 0: published; 1: refused, it is worse (the reasons are printed); 2: bad input (no such
     model, nothing to publish); 3: a Rasa server could not load it (the live model is unchanged).
     """
-    from bot.models.registry import PublishRefused, RegistryError, candidates
+    from bot.models.registry import PublishRefused, candidates
     from bot.models.registry import publish as publish_model
+    from bot.models.store import RegistryError
 
     if override_reason is not None and not override_reason.strip():
         fail("--override needs a reason (it goes to the audit log)", 2)
@@ -210,8 +211,8 @@ def rollback() -> None:
     """Bring back the model that was live before the current one, on every Rasa server.
 
     Exit 0: rolled back; 2: there is no earlier model; 3: a Rasa server could not load it."""
-    from bot.models.registry import RegistryError
     from bot.models.registry import rollback as rollback_model
+    from bot.models.store import RegistryError
 
     migrate()
     try:
@@ -234,8 +235,8 @@ def _describe_change(change) -> str:
 
 
 def _load_assistant(model: str | None):
-    from bot.models.assistant import LocalAssistant, NoModelError
-    from bot.models.registry import RegistryError
+    from bot.models.assistant import LocalAssistant
+    from bot.models.store import NoModelError, RegistryError
 
     quiet_rasa()
     try:
