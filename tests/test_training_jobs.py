@@ -17,13 +17,13 @@ import sqlalchemy as sa
 from bot.db.migrate import upgrade
 from bot.db.models import AuditEntry
 from bot.db.session import session_scope
+from bot.models.rasa_training import progress_from_log
 from bot.models.training_jobs import (
     TrainingAlreadyRunning,
     create_foreground_run,
     current_run,
     get_run,
     list_runs,
-    progress_from_log,
     start_training,
 )
 from bot.settings import PROJECT_ROOT, settings_from_env

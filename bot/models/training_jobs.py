@@ -3,8 +3,8 @@
 A run is a folder `var/training/<id>/` holding `status.json` and the training log. The web app
 starts a detached worker process (`kapbot train --candidate --run-id ID`) and only reads the
 folder afterwards, so a run survives a restart of the web app; a run whose worker died without
-finishing is reported as failed. The worker trains a candidate into the candidates folder
-(bot/models/registry.py), then compares it with the live model on the evaluation set
+finishing is reported as failed. The worker trains a candidate (bot/models/rasa_training.py)
+into the candidates folder, then compares it with the live model on the evaluation set
 (bot/models/comparison.py) and writes the comparison and its confusion matrices next to the log.
 """
 
@@ -17,26 +17,20 @@ import re
 import secrets
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot.files.file_lock import exclusive_lock
+from bot.models.rasa_training import (
+    TRAINING_DONE_AT,
+    Report,
+    TrainingFailed,
+    train_candidate,
+    worker_environment,
+)
 from bot.settings import PROJECT_ROOT, Settings, get_settings
 
 ACTIVE_STATES = ("training", "evaluating")
-# The worker polls the Rasa log this often for progress.
-POLL_SECONDS = 1.0
-# Share of the progress bar each phase takes (training is ~85% of the time).
-TRAINING_DONE_AT = 85
-# The components that take most of the training time, and the words the console shows for them:
-# (step text, progress at its first epoch, progress at its last).
-SLOW_COMPONENTS = {
-    "DIETClassifier": ("Training the intent classifier", 10, 45),
-    "ResponseSelector": ("Training the answer selector", 45, 80),
-}
-_COMPONENT_STARTED = re.compile(r"Starting to train component '(\w+)'")
-_EPOCH = re.compile(r"Epochs:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)")
 
 
 class TrainingAlreadyRunning(RuntimeError):
@@ -196,19 +190,6 @@ def _audit(settings: Settings, actor: str, action: str, target: str, detail: str
         audit.record(session, actor, action, target=target, detail=detail or None)
 
 
-def worker_environment(settings: Settings) -> dict[str, str]:
-    """The worker must see the same folders and database as the process that started it."""
-    return {
-        **os.environ,
-        **settings.process_environment(),
-        "KAPBOT_VAR_DIR": str(settings.var_dir),
-        "KAPBOT_CONTENT_ROOT": str(settings.content_root),
-        "MODEL_DIR": str(settings.model_dir),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
 def start_training(
     actor: str,
     *,
@@ -271,55 +252,6 @@ def _register(settings, actor, questions, compare_with, launch) -> TrainingRun:
 # --- The worker -------------------------------------------------------------------------------
 
 
-def progress_from_log(text: str) -> tuple[int, str]:
-    """(percent, step) of a Rasa training from its output so far: which component trains and
-    its epoch on tqdm's progress bar ("Epochs:  50%|...| 40/80")."""
-    percent, step = 5, "Preparing the training data"
-    component = None
-    # tqdm redraws its bar with carriage returns; every redraw is a line here. The last line
-    # may still be being written ("| 4" of "| 40/80"): only whole lines count.
-    lines = re.split(r"[\r\n]+", text)
-    for line in lines[:-1]:
-        started = _COMPONENT_STARTED.search(line)
-        if started:
-            component = started.group(1)
-            if component in SLOW_COMPONENTS:
-                words, low, _high = SLOW_COMPONENTS[component]
-                percent, step = low, words
-            else:
-                step = f"Training {component}"
-            continue
-        epoch = _EPOCH.search(line)
-        if epoch and component in SLOW_COMPONENTS:
-            total = int(epoch.group(2))
-            done = min(int(epoch.group(1)), total)
-            words, low, high = SLOW_COMPONENTS[component]
-            percent = low + round((high - low) * done / max(total, 1))
-            step = f"{words}, epoch {done} of {total}"
-        elif "Your Rasa model is trained and saved at" in line:
-            percent, step = TRAINING_DONE_AT, "Saving the model"
-    return percent, step
-
-
-_ERROR_LINE = re.compile(r"(Error|Exception)\b.*?:\s*(.+)")
-
-
-def plain_failure(text: str) -> str:
-    """What went wrong in a failed Rasa training, for an editor: the last error line of the log
-    without the traceback around it."""
-    found = None
-    for line in re.split(r"[\r\n]+", text):
-        line = line.strip()
-        match = _ERROR_LINE.search(line)
-        if match and not line.startswith(("File ", "Traceback")):
-            found = line
-    lines = [line.strip() for line in re.split(r"[\r\n]+", text) if line.strip()]
-    detail = found or (lines[-1] if lines else "no output")
-    detail = re.sub(r"^\S*(Error|Exception):\s*", "", detail)
-    detail = re.sub(r"^[\w.]*(rasa|bot)\.[\w.]+\s+-\s+", "", detail)
-    return f"The training failed: {detail[:500]}"
-
-
 def _update(settings: Settings, run: TrainingRun, **changes) -> TrainingRun:
     for name, value in changes.items():
         setattr(run, name, value)
@@ -327,56 +259,20 @@ def _update(settings: Settings, run: TrainingRun, **changes) -> TrainingRun:
     return run
 
 
+def _reporter(settings: Settings, run: TrainingRun, echo) -> Report:
+    """Records progress on the run and echoes it, when it changed."""
+
+    def report(percent: int, step: str) -> None:
+        if (percent, step) != (run.progress, run.step):
+            _update(settings, run, progress=percent, step=step)
+            echo(f"{percent:3d}%  {step}")
+
+    return report
+
+
 def _train_candidate(settings: Settings, run: TrainingRun, echo) -> Path:
-    from bot.content.build import build
-    from bot.models.registry import candidates_dir
-    from bot.nlu.spacy_pipeline import build_spacy_pipeline, pipeline_is_built
-
     _update(settings, run, step="Preparing the training data", progress=2)
-    root = settings.content_root
-    build(root / "content", root / "bot" / "data" / "responses.yml")
-    if not pipeline_is_built():
-        build_spacy_pipeline()
-    out = candidates_dir(settings)
-    out.mkdir(parents=True, exist_ok=True)
-    # The data from the content root; the code (custom components, the spaCy pipeline that
-    # config.yml names relative to the project) from this project, where Rasa runs.
-    command = [sys.executable, "-m", "rasa", "train", "--config", str(root / "config.yml")]
-    command += ["--domain", str(root / "domain.yml"), "--data", str(root / "bot" / "data")]
-    command += ["--out", str(out), "--fixed-model-name", run.id]
-    log_path = Path(run.log)
-    start = log_path.stat().st_size if log_path.exists() else 0
-    with open(log_path, "ab") as log:
-        training = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            # INFO: the "Starting to train component" lines tell which part is training.
-            env={**worker_environment(settings), "LOG_LEVEL": "INFO"},
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        while training.poll() is None:
-            time.sleep(POLL_SECONDS)
-            percent, step = progress_from_log(_read_log(log_path, start))
-            if (percent, step) != (run.progress, run.step):
-                _update(settings, run, progress=percent, step=step)
-                echo(f"{percent:3d}%  {step}")
-    output = _read_log(log_path, start)
-    model = out / f"{run.id}.tar.gz"
-    if training.returncode != 0 or not model.is_file():
-        raise _RunFailed(plain_failure(output))
-    return model
-
-
-def _read_log(path: Path, start: int) -> str:
-    with open(path, "rb") as log:
-        log.seek(start)
-        return log.read().decode("utf-8", errors="replace")
-
-
-class _RunFailed(RuntimeError):
-    pass
+    return train_candidate(settings, run.id, Path(run.log), _reporter(settings, run, echo))
 
 
 def _evaluate_candidate(settings: Settings, run: TrainingRun, candidate: Path, echo) -> None:
@@ -394,11 +290,10 @@ def _evaluate_candidate(settings: Settings, run: TrainingRun, candidate: Path, e
     live = Path(run.compare_with) if run.compare_with else live_model(settings)
     _update(settings, run, state="evaluating", compare_with=str(live))
 
+    report = _reporter(settings, run, echo)
+
     def progress(fraction: float, step: str) -> None:
-        percent = TRAINING_DONE_AT + int((99 - TRAINING_DONE_AT) * fraction)
-        if (percent, step) != (run.progress, run.step):
-            _update(settings, run, progress=percent, step=step)
-            echo(f"{percent:3d}%  {step}")
+        report(TRAINING_DONE_AT + int((99 - TRAINING_DONE_AT) * fraction), step)
 
     # The console shows the questions that changed answer: only ever a dev split (never test).
     questions = (
@@ -438,7 +333,7 @@ def execute(run_id: str, *, settings: Settings | None = None, echo=print) -> Tra
         _evaluate_candidate(settings, run, candidate, echo)
     except ContentError as error:
         failure = "The content has problems: " + "; ".join(error.problems)
-    except (_RunFailed, QuestionFileError, NoModelError) as error:
+    except (TrainingFailed, QuestionFileError, NoModelError) as error:
         failure = str(error)
     except Exception as error:  # noqa: BLE001 - whatever it is, the console must say it
         failure = f"The training failed unexpectedly: {type(error).__name__}: {error}"
