@@ -3,10 +3,12 @@ and the staff console."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 
-from bot.desk.scheduling import ClinicCalendar
 from bot.settings import Settings, get_settings
+from bot.web import headers, health, security
+from bot.web.public import chat, visitor_calendar, widget
+from bot.web.staff import console, content
 
 
 def create_app(settings: Settings | None = None, test_config: dict | None = None) -> Flask:
@@ -23,36 +25,20 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     if test_config:
         app.config.update(test_config)
 
-    # staff_admin and staff_content add their routes to the staff blueprint: imported before
-    # that is registered.
-    from bot.web import (  # noqa: F401
-        chat,
-        headers,
-        health,
-        security,
-        staff,
-        staff_admin,
-        staff_content,
-        visitor_calendar,
-        widget,
-    )
-
     security.init_app(app, settings)
     headers.init_app(app)
     # A JSON API called by the chat page's script, not a form: no CSRF token to send.
     security.csrf.exempt(chat.blueprint)
     # The widget posts JSON from the visitor's browser, with no session and no form to protect.
     security.csrf.exempt(widget.blueprint)
-    # The staff console checks the token itself, right after its sign-in check.
-    security.csrf.exempt(staff.blueprint)
+    staff = console.create_blueprint()
+    # The staff console checks the token itself, right after its sign-in check; the content
+    # pages are nested in it, and exempt apart (flask_wtf looks at the innermost blueprint).
+    security.csrf.exempt(staff)
+    security.csrf.exempt(content.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(widget.blueprint)
     app.register_blueprint(chat.blueprint)
-    app.register_blueprint(staff.blueprint)
+    app.register_blueprint(staff)
     app.register_blueprint(visitor_calendar.blueprint)
     return app
-
-
-def clinic_calendar() -> ClinicCalendar:
-    """When the clinic takes screening calls, from the running app's settings."""
-    return ClinicCalendar.from_settings(current_app.config["KAPBOT_SETTINGS"])

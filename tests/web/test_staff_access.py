@@ -17,7 +17,8 @@ from bot.db.session import session_scope
 from bot.desk.login_throttle import PAIR
 from bot.desk.staff_accounts import create_user, get_user
 from bot.settings import settings_from_env
-from bot.web import create_app, staff_sessions
+from bot.web import create_app
+from bot.web.staff import sessions as staff_sessions
 from tests.conftest import free_port
 from tests.web.test_staff_console import (
     ELIGIBILITY,

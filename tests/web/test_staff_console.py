@@ -13,15 +13,8 @@ import pytest
 
 from bot.db.models import AuditEntry, Handoff, StaffUser
 from bot.db.session import session_scope
-from bot.desk.handoffs import (
-    Contact,
-    HandoffDraft,
-    Turn,
-    get_handoff,
-    handoff_to_dict,
-    store_draft,
-    transcript_as_text,
-)
+from bot.desk.handoff_drafts import Contact, HandoffDraft, Turn, store_draft
+from bot.desk.handoffs import get_handoff, handoff_to_dict, transcript_as_text
 from bot.desk.login_throttle import PAIR
 from bot.desk.staff_accounts import LOGIN_REFUSED, create_user
 from bot.settings import SettingsError, settings_from_env
@@ -187,6 +180,7 @@ def test_every_staff_route_refuses_anonymous_requests(app, client, database_url)
             "key": "x",
             "run_id": "x",
             "username": "alice",
+            "what": "unlock",
         }
         assert set(rule.arguments) <= set(arguments) | {"side"}, f"new argument in {rule.rule}"
         path = rule.rule.replace("-<side>", "-live")

@@ -1,13 +1,12 @@
 """The content editors' pages under /staff/content: the topics and their training examples, the
 inbox of visitor messages the bot was unsure about or answered doubtfully
-(bot/conversations/inbox.py),
-training a candidate model, comparing it with the live one, publishing it and rolling back.
+(bot/conversations/inbox.py), training a candidate model, comparing it with the live one,
+publishing it and rolling back.
 
-The routes live on the staff console's blueprint, so its sign-in and CSRF checks cover them; each
-one also needs the editor or admin role. The pages are thin: the work is done by
-bot/content/editing.py, bot/conversations/inbox.py, bot/models/training_jobs.py and
-bot/models/registry.py, which the
-`kapbot` command line uses too.
+The pages have a blueprint of their own, nested in the staff console's (bot/web/staff/console.py),
+so the console's sign-in and CSRF checks cover them; each one also needs the editor or admin
+role. The pages are thin: the work is done by bot/content/editing.py, bot/conversations/inbox.py,
+bot/models/training_jobs.py and bot/models/registry.py, which the `kapbot` command line uses too.
 """
 
 from __future__ import annotations
@@ -15,21 +14,36 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
 from bot.content import editing
 from bot.conversations import inbox as review_inbox
 from bot.conversations.answer_feedback import FeedbackCount, feedback_by_topic
 from bot.desk import audit
 from bot.models import registry as model_registry
+from bot.models import store as model_store
 from bot.models import training_jobs
-from bot.models.assistant import NoModelError
 from bot.models.comparison import Comparison, load_comparison
-from bot.web.staff import _db, _me, blueprint, format_utc, require_role
+from bot.models.store import NoModelError
+from bot.web.staff.access import require_role
+from bot.web.staff.pages import database, format_utc, me
 
 EDITOR_ROLES = ("editor", "admin")
 TOPIC_FIELDS = ("id", "label", "answer", "source_section", "reviewed", "examples")
 RECENT_RUNS = 10
+
+# Its endpoints are staff.content.<view>, at /staff/content/...
+blueprint = Blueprint("content", __name__, url_prefix="/content")
 
 
 def editors_only(view):
@@ -39,10 +53,10 @@ def editors_only(view):
 # --- Topics -----------------------------------------------------------------------------------
 
 
-@blueprint.get("/content")
+@blueprint.get("")
 @editors_only
-def content_topics():
-    with _db() as db:
+def topics():
+    with database() as db:
         feedback = feedback_by_topic(db)
     return render_template(
         "staff/content/topics.html",
@@ -53,15 +67,15 @@ def content_topics():
     )
 
 
-@blueprint.route("/content/topics/new", methods=["GET", "POST"])
+@blueprint.route("/topics/new", methods=["GET", "POST"])
 @editors_only
-def content_topic_new():
+def topic_new():
     return _topic_form(None)
 
 
-@blueprint.route("/content/topics/<topic_id>", methods=["GET", "POST"])
+@blueprint.route("/topics/<topic_id>", methods=["GET", "POST"])
 @editors_only
-def content_topic_edit(topic_id: str):
+def topic_edit(topic_id: str):
     return _topic_form(topic_id)
 
 
@@ -126,10 +140,10 @@ def _topic_form(topic_id: str | None):
         )
     except editing.ContentEditError as error:
         return _render_topic_form(topic_id, form, error.field_problems, error.problems, 422)
-    with _db() as db:
+    with database() as db:
         audit.record(
             db,
-            _me().username,
+            me().username,
             "content_topic_added" if new else "content_topic_saved",
             target=target,
             detail=f"{len(examples)} examples",
@@ -141,35 +155,35 @@ def _topic_form(topic_id: str | None):
     )
     for warning in result.warnings:
         flash(warning, "warning")
-    return redirect(url_for("staff.content_topic_edit", topic_id=target))
+    return redirect(url_for("staff.content.topic_edit", topic_id=target))
 
 
 # --- Inbox ------------------------------------------------------------------------------------
 
 
-@blueprint.get("/content/inbox")
+@blueprint.get("/inbox")
 @editors_only
-def content_inbox():
-    with _db() as db:
+def inbox():
+    with database() as db:
         items = review_inbox.inbox_messages(db)
-        audit.record(db, _me().username, "content_inbox_viewed", detail=f"{len(items)} messages")
+        audit.record(db, me().username, "content_inbox_viewed", detail=f"{len(items)} messages")
     return render_template(
         "staff/content/inbox.html", items=items, labels=editing.labels(), section="inbox"
     )
 
 
-@blueprint.post("/content/inbox/<key>/assign")
+@blueprint.post("/inbox/<key>/assign")
 @editors_only
-def content_inbox_assign(key: str):
+def inbox_assign(key: str):
     label = request.form.get("label", "").strip()
     # The editor may correct the example's wording; it is masked again before it is kept.
     corrected = request.form.get("text", "").strip() or None
     if not label:
         flash("Choose a topic or outcome for the message first.", "error")
-        return redirect(url_for("staff.content_inbox"))
+        return redirect(url_for("staff.content.inbox"))
     try:
-        with _db() as db:
-            review_inbox.assign(db, key, label, by=_me().username, text=corrected)
+        with database() as db:
+            review_inbox.assign(db, key, label, by=me().username, text=corrected)
     except editing.ContentEditError as error:
         reasons = [p for problems in error.field_problems.values() for p in problems]
         flash("Not added: " + " ".join(reasons + error.problems), "error")
@@ -180,20 +194,20 @@ def content_inbox_assign(key: str):
             f"Added the message as an example of {label}. Retrain to teach it to the bot.",
             "success",
         )
-    return redirect(url_for("staff.content_inbox"))
+    return redirect(url_for("staff.content.inbox"))
 
 
-@blueprint.post("/content/inbox/<key>/dismiss")
+@blueprint.post("/inbox/<key>/dismiss")
 @editors_only
-def content_inbox_dismiss(key: str):
+def inbox_dismiss(key: str):
     try:
-        with _db() as db:
-            review_inbox.dismiss(db, key, by=_me().username)
+        with database() as db:
+            review_inbox.dismiss(db, key, by=me().username)
     except review_inbox.InboxError as error:
         flash(str(error), "error")
     else:
         flash("Dismissed. The message will not be shown again.", "success")
-    return redirect(url_for("staff.content_inbox"))
+    return redirect(url_for("staff.content.inbox"))
 
 
 # --- Training, comparison, publishing ---------------------------------------------------------
@@ -201,14 +215,14 @@ def content_inbox_dismiss(key: str):
 
 def _live_model() -> Path | None:
     try:
-        return model_registry.live_model()
+        return model_store.live_model()
     except NoModelError:
         return None
 
 
-@blueprint.get("/content/training")
+@blueprint.get("/training")
 @editors_only
-def content_training():
+def training():
     runs = training_jobs.list_runs()
     return render_template(
         "staff/content/training.html",
@@ -216,21 +230,21 @@ def content_training():
         current=next((run for run in runs if run.active), None),
         runs=runs[:RECENT_RUNS],
         live=_live_model(),
-        previous=model_registry.previous_model(),
+        previous=model_store.previous_model(),
         section="training",
     )
 
 
-@blueprint.post("/content/training")
+@blueprint.post("/training")
 @editors_only
-def content_training_start():
+def training_start():
     try:
-        run = training_jobs.start_training(_me().username)
+        run = training_jobs.start_training(me().username)
     except training_jobs.TrainingAlreadyRunning as error:
         flash(f"Not started: {error}.", "error")
-        return redirect(url_for("staff.content_training_run", run_id=error.run.id))
+        return redirect(url_for("staff.content.training_run", run_id=error.run.id))
     flash("Training started. It takes a few minutes; this page shows its progress.", "success")
-    return redirect(url_for("staff.content_training_run", run_id=run.id))
+    return redirect(url_for("staff.content.training_run", run_id=run.id))
 
 
 def _run_or_404(run_id: str) -> training_jobs.TrainingRun:
@@ -246,9 +260,9 @@ def _comparison(run: training_jobs.TrainingRun) -> Comparison | None:
     return load_comparison(Path(run.comparison))
 
 
-@blueprint.get("/content/training/<run_id>")
+@blueprint.get("/training/<run_id>")
 @editors_only
-def content_training_run(run_id: str):
+def training_run(run_id: str):
     run = _run_or_404(run_id)
     live = _live_model()
     comparison = _comparison(run)
@@ -264,9 +278,9 @@ def content_training_run(run_id: str):
     )
 
 
-@blueprint.get("/content/training/<run_id>/status")
+@blueprint.get("/training/<run_id>/status")
 @editors_only
-def content_training_status(run_id: str):
+def training_status(run_id: str):
     run = _run_or_404(run_id)
     return jsonify(
         state=run.state,
@@ -277,30 +291,30 @@ def content_training_status(run_id: str):
     )
 
 
-@blueprint.get("/content/training/<run_id>/confusion-<side>.png")
+@blueprint.get("/training/<run_id>/confusion-<side>.png")
 @editors_only
-def content_training_confusion(run_id: str, side: str):
+def training_confusion(run_id: str, side: str):
     path = _run_or_404(run_id).confusion.get(side)
     if not path or not Path(path).is_file():
         abort(404)
     return send_file(path, mimetype="image/png")
 
 
-@blueprint.post("/content/training/<run_id>/publish")
+@blueprint.post("/training/<run_id>/publish")
 @editors_only
-def content_training_publish(run_id: str):
+def training_publish(run_id: str):
     run = _run_or_404(run_id)
-    back = url_for("staff.content_training_run", run_id=run_id)
+    back = url_for("staff.content.training_run", run_id=run_id)
     comparison = _comparison(run)
     if comparison is None or not run.candidate:
         flash("This training has no finished candidate model to publish.", "error")
         return redirect(back)
     override = request.form.get("override_reason", "").strip() or None
-    if override and _me().role != "admin":
+    if override and me().role != "admin":
         abort(403)
     try:
         model_registry.publish(
-            Path(run.candidate), _me().username, override_reason=override, comparison=comparison
+            Path(run.candidate), me().username, override_reason=override, comparison=comparison
         )
     except model_registry.PublishRefused as error:
         flash(
@@ -308,23 +322,23 @@ def content_training_publish(run_id: str):
             "error",
         )
         return redirect(back)
-    except model_registry.RegistryError as error:
+    except model_store.RegistryError as error:
         flash(f"Not published: {error}.", "error")
         return redirect(back)
     flash("Published. Visitors now get answers from the new model.", "success")
-    return redirect(url_for("staff.content_training"))
+    return redirect(url_for("staff.content.training"))
 
 
-@blueprint.post("/content/rollback")
+@blueprint.post("/rollback")
 @editors_only
-def content_rollback():
+def rollback():
     try:
-        change = model_registry.rollback(_me().username)
-    except model_registry.RegistryError as error:
+        change = model_registry.rollback(me().username)
+    except model_store.RegistryError as error:
         flash(f"Not rolled back: {error}.", "error")
     else:
         flash(f"Rolled back. Visitors get answers from {change.live.name} again.", "success")
-    return redirect(url_for("staff.content_training"))
+    return redirect(url_for("staff.content.training"))
 
 
 @blueprint.app_template_filter("iso_utc")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app
 
 from bot.db.session import session_scope
-from bot.desk.bookings import booking_ics, get_by_calendar_token
-from bot.web import clinic_calendar
+from bot.desk.booking_calendar import booking_ics, get_by_calendar_token
+from bot.web.clinic import clinic_calendar
 
 blueprint = Blueprint("visitor_calendar", __name__)
 

@@ -1,6 +1,6 @@
 """The website widget: the script a clinic's site embeds, a demo clinic page that embeds it the
 way a real site would, and the widget's own endpoints (answer feedback, deleting a
-conversation). Feedback votes, like chat messages (bot/web/chat.py), count against the
+conversation). Feedback votes, like chat messages (bot/web/public/chat.py), count against the
 client's limits (bot/protection/rate_limits.py)."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import requests
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from bot.nlu.crisis_patterns import is_crisis
-from bot.web.widget import over_limit, slow_down_text
+from bot.web.public.widget import over_limit, slow_down_text
 
 blueprint = Blueprint("chat", __name__)
 log = logging.getLogger(__name__)

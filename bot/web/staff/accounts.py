@@ -2,20 +2,21 @@
 of and reset the password of accounts at /staff/accounts; every signed-in user changes their own
 password at /staff/password (and must, after a reset, before anything else).
 
-The routes live on the staff console's blueprint, so its sign-in and CSRF checks cover them. The
+The routes are on the staff console's blueprint, so its sign-in and CSRF checks cover them. The
 pages are thin: each change is one function of bot/desk/staff_accounts.py, which `kapbot staff` uses
 too and which writes the audit entry and ends the user's sessions where it must.
 """
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from bot.db.models import ROLES
 from bot.desk import audit
 from bot.desk import staff_accounts as accounts
-from bot.web import staff_sessions
-from bot.web.staff import _db, _me, blueprint, require_role
+from bot.web.staff import sessions as staff_sessions
+from bot.web.staff.access import require_role
+from bot.web.staff.pages import database, me
 
 DONE = {
     "unlock": "Every sign-in wait on {name} is lifted.",
@@ -25,26 +26,38 @@ DONE = {
 }
 
 
+def add_routes(staff: Blueprint) -> None:
+    staff.add_url_rule("/accounts", view_func=account_list, methods=["GET"])
+    # A fixed path outranks <what> in the URL map, so the reset keeps its own page.
+    staff.add_url_rule(
+        "/accounts/<username>/reset-password", view_func=account_reset_password, methods=["POST"]
+    )
+    staff.add_url_rule("/accounts/<username>/<what>", view_func=account_change, methods=["POST"])
+    staff.add_url_rule("/password", view_func=change_password, methods=["GET", "POST"])
+
+
 def _accounts_page(status: int = 200, temporary: tuple[str, str] | None = None):
-    with _db() as db:
+    with database() as db:
         users = accounts.list_users(db)
     page = render_template(
-        "staff/accounts.html", users=users, roles=ROLES, temporary=temporary, me=_me()
+        "staff/accounts.html", users=users, roles=ROLES, temporary=temporary, me=me()
     )
     return page, status
 
 
-@blueprint.get("/accounts")
 @require_role("admin")
 def account_list():
-    with _db() as db:
-        audit.record(db, _me().username, "staff_accounts_viewed")
+    with database() as db:
+        audit.record(db, me().username, "staff_accounts_viewed")
     return _accounts_page()
 
 
-def _change(username: str, what: str):
-    """Runs one change of bot/desk/staff_accounts.py for the signed-in admin; a refusal is shown on
-    the page with its reason and changes nothing."""
+@require_role("admin")
+def account_change(username: str, what: str):
+    """Runs one change of bot/desk/staff_accounts.py (`what`: a key of DONE) for the signed-in
+    admin; a refusal is shown on the page with its reason and changes nothing."""
+    if what not in DONE:
+        abort(404)
     role = request.form.get("role", "")
     changes = {
         "unlock": lambda db, by: accounts.unlock(db, username, by),
@@ -53,8 +66,8 @@ def _change(username: str, what: str):
         "role": lambda db, by: accounts.set_role(db, username, role, by),
     }
     try:
-        with _db() as db:
-            changes[what](db, _me().username)
+        with database() as db:
+            changes[what](db, me().username)
     except accounts.AccountError as error:
         flash(str(error), "error")
         return redirect(url_for("staff.account_list"), 303)
@@ -63,59 +76,33 @@ def _change(username: str, what: str):
     return redirect(url_for("staff.account_list"), 303)
 
 
-@blueprint.post("/accounts/<username>/unlock")
-@require_role("admin")
-def account_unlock(username: str):
-    return _change(username, "unlock")
-
-
-@blueprint.post("/accounts/<username>/deactivate")
-@require_role("admin")
-def account_deactivate(username: str):
-    return _change(username, "deactivate")
-
-
-@blueprint.post("/accounts/<username>/reactivate")
-@require_role("admin")
-def account_reactivate(username: str):
-    return _change(username, "reactivate")
-
-
-@blueprint.post("/accounts/<username>/role")
-@require_role("admin")
-def account_set_role(username: str):
-    return _change(username, "role")
-
-
-@blueprint.post("/accounts/<username>/reset-password")
 @require_role("admin")
 def account_reset_password(username: str):
     """Shows the temporary password once, on this page only: never in a redirect or a flash
     message, which would put it in a cookie."""
     try:
-        with _db() as db:
-            temporary = accounts.reset_password(db, username, _me().username)
+        with database() as db:
+            temporary = accounts.reset_password(db, username, me().username)
     except accounts.AccountError as error:
         flash(str(error), "error")
         return redirect(url_for("staff.account_list"), 303)
     return _accounts_page(temporary=(accounts.normalise_username(username), temporary))
 
 
-@blueprint.route("/password", methods=["GET", "POST"])
 def change_password():
-    me = _me()
+    signed_in = me()
     if request.method == "GET":
-        return render_template("staff/password.html", forced=me.must_change_password)
+        return render_template("staff/password.html", forced=signed_in.must_change_password)
     new = request.form.get("new_password", "")
     if new != request.form.get("new_password_again", ""):
-        return _password_refused("The two new passwords differ.", me.must_change_password)
+        return _password_refused("The two new passwords differ.", signed_in.must_change_password)
     try:
-        with _db() as db:
-            user = accounts.change_password(db, me.id, request.form.get("password", ""), new)
+        with database() as db:
+            user = accounts.change_password(db, signed_in.id, request.form.get("password", ""), new)
             # Every other session of the account has ended; this browser carries on.
             staff_sessions.start(user)
     except accounts.AccountError as error:
-        return _password_refused(str(error), me.must_change_password)
+        return _password_refused(str(error), signed_in.must_change_password)
     flash("Your password is changed. Any other browser signed in as you is signed out.", "success")
     return redirect(url_for("staff.handoff_list"), 303)
 
