@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.files.local_secrets import private_directory
-from bot.models.assistant import NoModelError
+from bot.models.store import NoModelError
 from bot.ops.balancer import balancer_health_url, nginx_command, write_nginx_config
 from bot.ops.prod_mode import prod_mode_problems
 from bot.settings import PROJECT_ROOT, Settings, SettingsError
@@ -254,22 +254,19 @@ def banner(settings: Settings) -> str:
     )
 
 
-def serve_all(settings: Settings) -> int:
-    import sqlalchemy as sa
+def _refused_by_prod_mode(settings: Settings) -> bool:
+    problems = prod_mode_problems(settings)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return bool(problems)
 
-    from bot.db.migrate import upgrade
+
+def _model_and_token(settings: Settings) -> tuple[Path, str | None] | None:
+    """The model Rasa starts with and the token of its HTTP API (None: the API is off); None
+    when there is no model or no token can be made, having said why."""
     from bot.models.rasa_api import serving_token
-    from bot.models.registry import RegistryError, live_model
+    from bot.models.store import RegistryError, live_model
 
-    # What the processes write (the SQLite database, var/'s secrets, pending handoffs, logs) is
-    # the owner's only, whatever the shell's umask.
-    os.umask(0o077)
-    if settings.prod_mode:
-        problems = prod_mode_problems(settings)
-        if problems:
-            for problem in problems:
-                print(f"error: {problem}", file=sys.stderr)
-            return 1
     try:
         model = live_model(settings)
         # Production mode's instances listen on loopback whatever RASA_HOST (nginx's address)
@@ -279,14 +276,17 @@ def serve_all(settings: Settings) -> int:
         )
     except (NoModelError, RegistryError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return None
     if token is None:
         print(
             "note: Rasa's HTTP API is off (RASA_HOST is not loopback): models cannot be "
             "published without a restart.",
             file=sys.stderr,
         )
-    specs = process_specs(settings, model, token)
+    return model, token
+
+
+def _ports_busy(specs: list[ProcessSpec]) -> bool:
     busy = [f"{spec.name} ({spec.port})" for spec in specs if port_in_use("127.0.0.1", spec.port)]
     if busy:
         print(
@@ -296,19 +296,26 @@ def serve_all(settings: Settings) -> int:
             "RASA_INSTANCES ports after RASA_PORT).",
             file=sys.stderr,
         )
-        return 1
-    private_directory(settings.var_dir)
+    return bool(busy)
+
+
+def _database_ready(settings: Settings) -> bool:
+    import sqlalchemy as sa
+
+    from bot.db.migrate import upgrade
+
     try:
         # The actions and the staff console need the project's tables before the first visitor.
         upgrade(settings.database_url)
     except (sa.exc.SQLAlchemyError, OSError) as error:
         reason = getattr(error, "orig", None) or error
         print(f"error: cannot prepare the database: {str(reason).strip()}", file=sys.stderr)
-        return 1
-    if settings.prod_mode:
-        write_nginx_config(settings)
-    print(f"Starting with model {model.name} (Rasa takes about a minute to load TensorFlow)…")
-    supervisor = Supervisor(specs, child_environment(settings), pid_dir=settings.var_dir / "run")
+        return False
+    return True
+
+
+def _supervise(supervisor: Supervisor, settings: Settings) -> int:
+    """Runs the processes until a signal or a death; production mode restarts a dead one."""
 
     def on_signal(signum, _frame) -> None:
         supervisor.stopping.set()
@@ -340,3 +347,26 @@ def serve_all(settings: Settings) -> int:
     finally:
         print("Stopping…", flush=True)
         supervisor.stop()
+
+
+def serve_all(settings: Settings) -> int:
+    # What the processes write (the SQLite database, var/'s secrets, pending handoffs, logs) is
+    # the owner's only, whatever the shell's umask.
+    os.umask(0o077)
+    if settings.prod_mode and _refused_by_prod_mode(settings):
+        return 1
+    model_and_token = _model_and_token(settings)
+    if model_and_token is None:
+        return 1
+    model, token = model_and_token
+    specs = process_specs(settings, model, token)
+    if _ports_busy(specs):
+        return 1
+    private_directory(settings.var_dir)
+    if not _database_ready(settings):
+        return 1
+    if settings.prod_mode:
+        write_nginx_config(settings)
+    print(f"Starting with model {model.name} (Rasa takes about a minute to load TensorFlow)…")
+    supervisor = Supervisor(specs, child_environment(settings), pid_dir=settings.var_dir / "run")
+    return _supervise(supervisor, settings)
