@@ -23,21 +23,8 @@ DATA_TABLES = {"bot/nlu/eligibility_patterns.py", "bot/nlu/crisis_patterns.py"}
 MIGRATIONS = "bot/db/migrations/"
 
 # Still over the limit (lines today); issue 15 takes them down one by one.
-MODULES_STILL_OVER: dict[str, int] = {
-    "bot/content/editing.py": 437,
-    "bot/content/model.py": 413,
-    "bot/models/comparison.py": 547,
-    "bot/models/training_jobs.py": 463,
-    "bot/settings.py": 427,
-    "bot/web/staff.py": 682,
-}
-FUNCTIONS_STILL_OVER: dict[str, int] = {
-    "bot/content/editing.py:save_topic": 64,
-    "bot/models/comparison.py:verdict": 83,
-    "bot/nlu/sentence_encoder.py:_bert_function": 75,
-    "bot/ops/runner.py:serve_all": 86,
-    "bot/settings.py:settings_from_env": 110,
-}
+MODULES_STILL_OVER: dict[str, int] = {}
+FUNCTIONS_STILL_OVER: dict[str, int] = {}
 # Modules that still start work when imported (issue 15).
 STARTS_WORK_STILL: set[str] = set()
 
