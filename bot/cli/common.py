@@ -17,8 +17,6 @@ from bot.settings import PROJECT_ROOT, get_settings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
-RASA_DATA_ARGS = ["--config", "config.yml", "--domain", "domain.yml", "--data", "bot/data"]
-
 
 def fail(message: str, code: int = 1) -> None:
     click.echo(f"error: {message}", err=True)

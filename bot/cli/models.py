@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import RASA_DATA_ARGS, fail, migrate, operator, quiet_rasa, run_rasa
+from bot.cli.common import fail, migrate, operator, quiet_rasa, run_rasa
 from bot.cli.content import build
-from bot.settings import PROJECT_ROOT, get_settings
+from bot.settings import PROJECT_ROOT, get_settings, rasa_project_args
 
 
 @click.command("build-spacy")
@@ -72,7 +72,7 @@ def train(
     ctx.invoke(build_encoder)
     out = get_settings().model_dir
     out.mkdir(parents=True, exist_ok=True)
-    args = ["train", *RASA_DATA_ARGS, "--out", str(out)]
+    args = ["train", *rasa_project_args(), "--out", str(out)]
     if force:
         args.append("--force")
     sys.exit(run_rasa(*args))

@@ -13,9 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, rasa_project_args
 
-VALIDATE_ARGS = ["--config", "config.yml", "--domain", "domain.yml", "--data", "bot/data"]
 TIMEOUT_SECONDS = 180
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Reported by Rasa on today's data without failing: responses used only by custom actions and
@@ -118,7 +117,7 @@ def rasa_data_problems(root: Path) -> list[str]:
             filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
         ),
     }
-    command = [sys.executable, "-m", "rasa", "data", "validate", *VALIDATE_ARGS]
+    command = [sys.executable, "-m", "rasa", "data", "validate", *rasa_project_args()]
     try:
         result = subprocess.run(
             [*command, "--fail-on-warnings"],

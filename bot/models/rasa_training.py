@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT, Settings, rasa_project_args
 
 # The worker polls the Rasa log this often for progress.
 POLL_SECONDS = 1.0
@@ -113,8 +113,7 @@ def train_candidate(settings: Settings, run_id: str, log_path: Path, report: Rep
     out.mkdir(parents=True, exist_ok=True)
     # The data from the content root; the code (custom components, the spaCy pipeline that
     # config.yml names relative to the project) from this project, where Rasa runs.
-    command = [sys.executable, "-m", "rasa", "train", "--config", str(root / "config.yml")]
-    command += ["--domain", str(root / "domain.yml"), "--data", str(root / "bot" / "data")]
+    command = [sys.executable, "-m", "rasa", "train", *rasa_project_args(root)]
     command += ["--out", str(out), "--fixed-model-name", run_id]
     start = log_path.stat().st_size if log_path.exists() else 0
     with open(log_path, "ab") as log:

@@ -7,3 +7,17 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # config.yml names this path (relative to the project root, where Rasa always runs).
 SPACY_MODEL_DIR = PROJECT_ROOT / "var" / "spacy" / "en_kap_lookup"
+
+
+def rasa_project_args(root: Path | None = None) -> list[str]:
+    """Rasa's --config, --domain and --data arguments for the project at `root`; without one,
+    relative to the working directory, as Rasa runs in the project root."""
+    base = Path(".") if root is None else root
+    return [
+        "--config",
+        str(base / "config.yml"),
+        "--domain",
+        str(base / "domain.yml"),
+        "--data",
+        str(base / "bot" / "data"),
+    ]
