@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -294,8 +295,10 @@ def worse_candidate_run(model_path, tmp_path_factory):
     ):
         return done[0], settings
     upgrade(settings.database_url)
-    # A Rasa cache of its own: restored from the project's .rasa/cache, nothing is trained
+    # A Rasa cache of its own, and empty: restored from a cache (the project's .rasa/cache, or
+    # this folder's from a training compared with an earlier live model), nothing is trained
     # and the log the progress tests read has no epochs.
+    shutil.rmtree(folder / "rasa-cache", ignore_errors=True)
     previous_cache = os.environ.get("RASA_CACHE_DIRECTORY")
     os.environ["RASA_CACHE_DIRECTORY"] = str(folder / "rasa-cache")
     try:
