@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from bot.db.models import BOOKING_STATUSES, Booking, utc_now
 from bot.desk.aware_times import require_aware
 from bot.desk.contact import normalise_phone
-from bot.desk.references import normalise_reference
+from bot.desk.references import locked_by_reference, normalise_reference
 from bot.desk.scheduling import ClinicCalendar, format_slot
 
 NOT_FOUND = (
@@ -169,9 +169,7 @@ def cancel_for_clinic(
         raise BookingError(f"The reason can be at most {REASON_LIMIT} characters.")
     result = StaffCancellation()
     for reference in dict.fromkeys(normalise_reference(r) for r in references if r.strip()):
-        booking = session.execute(
-            sa.select(Booking).where(Booking.reference == reference).with_for_update()
-        ).scalar_one_or_none()
+        booking = locked_by_reference(session, Booking, reference)
         if booking is None:
             result.refused[reference] = f"no booking {reference!r}"
             continue

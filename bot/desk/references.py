@@ -40,3 +40,14 @@ def booking_reference_in(text: str) -> str | None:
     """The booking reference a visitor's message names ("cancel b 7kq2m9xa"), as stored."""
     match = _BOOKING_IN_TEXT.search(text or "")
     return f"{BOOKING_PREFIX}{match.group(1).upper()}" if match else None
+
+
+def locked_by_reference(session, model, reference: str):
+    """The row of `model` (Handoff or Booking) with this reference, or None; row-locked until
+    commit where the database can (PostgreSQL), so two staff members acting at once cannot both
+    change it."""
+    import sqlalchemy as sa
+
+    return session.execute(
+        sa.select(model).where(model.reference == reference).with_for_update()
+    ).scalar_one_or_none()

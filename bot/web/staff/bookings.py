@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from bot.db.models import Booking, Handoff, utc_now
 from bot.desk import audit
@@ -20,6 +20,7 @@ from bot.web.staff.pages import (
     clinic_day,
     database,
     error_page,
+    locked_or_404,
     me,
     parse_date,
 )
@@ -100,19 +101,8 @@ def _booking_view(upcoming: bool, address: str, day: dt.date | None) -> str:
     return "upcoming" if upcoming else f"day={day}"
 
 
-def _locked_booking(db, reference: str) -> Booking:
-    """The booking, row-locked until commit where the database can, like a handoff
-    (bot/web/staff/handoffs.py)."""
-    booking = db.execute(
-        sa.select(Booking).where(Booking.reference == reference).with_for_update()
-    ).scalar_one_or_none()
-    if booking is None:
-        abort(404)
-    return booking
-
-
 def _change_booking(reference: str, action: str, change, done: str):
-    booking = audited_change(reference, action, _locked_booking, change, BookingError, done)
+    booking = audited_change(reference, action, Booking, change, BookingError, done)
     return redirect(url_for("staff.booking_list", day=clinic_day(booking.slot_start)))
 
 
@@ -143,7 +133,7 @@ def _cancel_for_clinic(references: list[str], reason: str) -> None:
 
 def cancel_booking(reference: str):
     with database() as db:
-        booking = _locked_booking(db, reference)
+        booking = locked_or_404(db, Booking, reference)
         day = clinic_day(booking.slot_start)
     reason = request.form.get("reason", "").strip() or "cancelled on the bookings page"
     _cancel_for_clinic([reference], reason)

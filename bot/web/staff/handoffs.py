@@ -9,7 +9,6 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from bot.db.models import HANDOFF_REASONS, HANDOFF_STATUSES, URGENCIES, Handoff
@@ -177,19 +176,8 @@ def handoff_detail(reference: str):
     return page
 
 
-def _locked_handoff(db, reference: str) -> Handoff:
-    """The handoff, row-locked until commit where the database can (PostgreSQL), so two staff
-    members acting at once cannot both claim it."""
-    handoff = db.execute(
-        sa.select(Handoff).where(Handoff.reference == reference).with_for_update()
-    ).scalar_one_or_none()
-    if handoff is None:
-        abort(404)
-    return handoff
-
-
 def _change(reference: str, action: str, change, done: str):
-    audited_change(reference, action, _locked_handoff, change, HandoffError, done)
+    audited_change(reference, action, Handoff, change, HandoffError, done)
     return redirect(url_for("staff.handoff_detail", reference=reference))
 
 

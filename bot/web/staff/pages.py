@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, current_app, flash, g, render_template
+from flask import Response, abort, current_app, flash, g, render_template
 
 from bot.db.session import session_scope
 from bot.desk import audit
+from bot.desk.references import locked_by_reference
 from bot.desk.scheduling import format_slot
 from bot.web.clinic import clinic_calendar
 from bot.web.staff.sessions import StaffIdentity
@@ -48,11 +49,19 @@ def parse_date(raw: str, label: str, problems: list[str]) -> dt.date | None:
         return None
 
 
-def audited_change(reference: str, action: str, locate, change, refusals, done: str):
+def locked_or_404(db, model, reference: str):
+    """The handoff or booking with this reference, row-locked until commit; 404 if none."""
+    row = locked_by_reference(db, model, reference)
+    if row is None:
+        abort(404)
+    return row
+
+
+def audited_change(reference: str, action: str, model, change, refusals, done: str):
     """Finds the row to change (404 if there is none), changes it and audits the change, or
     audits the refusal and shows its reason; returns the row."""
     with database() as db:
-        row = locate(db, reference)
+        row = locked_or_404(db, model, reference)
         try:
             change(db, row)
         except refusals as error:
