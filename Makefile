@@ -20,7 +20,7 @@ help:
 	@echo "make test   set everything up, then run the whole test suite"
 	@echo "make model  train a model if training data or config changed"
 	@echo "make eval   accuracy on the held-out set tests/eval/questions.yml"
-	@echo "make bench  latency, throughput, memory, training time; 1 and 2 Rasa instances (production mode)"
+	@echo "make bench  the volume tests at full volume; latency, throughput, memory, training time; 1 and 2 Rasa instances"
 
 setup: $(VENV)/.installed
 
@@ -71,7 +71,11 @@ validate: $(VENV)/.installed
 eval: model
 	@$(BIN)/kapbot eval tests/eval/questions.yml
 
+# The tests whose volume make test cuts to a smoke share (tests/volume.py), at full volume.
+VOLUME_TESTS := tests/unit/test_masking.py tests/system/test_hostile_input.py tests/system/test_prod_mode.py
+
 bench: model nginx
+	@KAPBOT_FULL_VOLUME=1 $(BIN)/python -m pytest -p no:cacheprovider $(VOLUME_TESTS)
 	@$(BIN)/python bench/bench.py
 	@$(BIN)/python bench/bench_scale.py
 	@$(BIN)/python bench/bench_scale.py --think 3 --levels 20,100 --skip-baseline

@@ -1,5 +1,13 @@
-"""Shared fixtures. Tests that load TensorFlow or start Rasa are marked `slow` and share one
-trained model (the one `make test` trains), one in-process assistant and one action server."""
+"""Shared fixtures and the suite's layout:
+
+- tests/unit: plain functions, no database, no servers, no TensorFlow;
+- tests/integration: one real database (SQLite and PostgreSQL), or Redis;
+- tests/model: the trained model, training and Rasa's own checks (TensorFlow);
+- tests/system: real servers (Rasa, the action server, the web app, nginx);
+- tests/browser: the widget and the console in Debian's Chromium.
+
+model/, system/ and browser/ are marked `slow` and share one trained model (the one `make test`
+trains), one in-process assistant and one action server."""
 
 from __future__ import annotations
 
@@ -17,6 +25,10 @@ from pathlib import Path
 import pytest
 
 from bot.settings import PROJECT_ROOT, get_settings, settings_from_env
+from tests.volume import FULL_VOLUME
+
+# A scratch copy of the project's editable files (project_copy), for the tests that edit them.
+pytest_plugins = ["tests.project_copies"]
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -24,6 +36,33 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 POSTGRES_ADMIN_URL = os.environ.get(
     "KAPBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+
+
+# The suite's folders, in the order they run: the fast ones first, so a broken unit shows in
+# seconds. model/, system/ and browser/ load TensorFlow or start servers: they are `slow`.
+LEVELS = ("unit", "integration", "model", "system", "browser")
+SLOW_LEVELS = {"model", "system", "browser"}
+
+
+def _level(item) -> str:
+    parts = Path(str(item.path)).relative_to(Path(__file__).parent).parts
+    return parts[0] if parts[0] in LEVELS else "unit"
+
+
+@pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by their shared fixtures
+def pytest_collection_modifyitems(config, items):
+    """Marks and orders the tests by folder; tests marked `volume` run in `make bench`
+    (KAPBOT_FULL_VOLUME=1), not in `make test`."""
+    for item in items:
+        if _level(item) in SLOW_LEVELS:
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: LEVELS.index(_level(item)))  # stable: keeps pytest's grouping
+    if FULL_VOLUME:
+        return
+    volume_only = [item for item in items if item.get_closest_marker("volume")]
+    if volume_only:
+        config.hook.pytest_deselected(items=volume_only)
+        items[:] = [item for item in items if not item.get_closest_marker("volume")]
 
 
 def free_port() -> int:
@@ -204,27 +243,75 @@ def settings_for(tmp_path):
     return make
 
 
+@pytest.fixture
+def job_settings(tmp_path):
+    """Settings for background training runs, with their own folders and database."""
+    from bot.db.migrate import upgrade
+
+    settings = settings_from_env(
+        {
+            "KAPBOT_VAR_DIR": str(tmp_path / "var"),
+            "MODEL_DIR": str(tmp_path / "models"),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'kapbot.db'}",
+        }
+    )
+    upgrade(settings.database_url)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory) -> Path:
+    """A SQLite file migrated to the latest revision once per run: each test gets a copy, which
+    takes milliseconds where running every migration takes about a second."""
+    from bot.db.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("migrated") / "kapbot.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+# The project's tables, which tests empty; Rasa's tables and Alembic's version table stay.
+def _empty_project_tables(url: str) -> None:
+    import sqlalchemy as sa
+
+    from bot.db.migrate import current_revision, downgrade, head_revision, upgrade
+    from bot.db.models import Base
+
+    if current_revision(url) != head_revision():
+        # A test downgraded the schema (the migration tests): back to a whole schema at head.
+        downgrade(url)
+        upgrade(url)
+        return
+    engine = sa.create_engine(url, future=True)
+    try:
+        with engine.begin() as connection:
+            # Without foreign-key triggers for this transaction, the tables empty in any order.
+            connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            for table in Base.metadata.sorted_tables:
+                connection.execute(table.delete())
+            for (sequence,) in connection.execute(
+                sa.text("SELECT sequence_name FROM information_schema.sequences")
+            ):
+                connection.execute(sa.text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """The project's schema, migrated with Alembic, on SQLite and on the real PostgreSQL.
 
-    PostgreSQL gets a throwaway database per test run (see `postgres_database`), emptied of the
-    project's tables after each test so tests do not see each other's rows."""
-    from bot.db.migrate import downgrade, upgrade
-
+    SQLite: a copy of a file migrated once per run. PostgreSQL: the run's throwaway database
+    (see `postgres_database`), migrated once, and emptied of the project's rows before each test
+    so tests do not see each other's rows."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'kapbot-test.db'}"
-        upgrade(url)
-        yield url
+        path = tmp_path / "kapbot-test.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+        yield f"sqlite:///{path}"
         return
     url = request.getfixturevalue("postgres_database")
-    # The run's database is shared: start from an empty schema whatever ran before.
-    downgrade(url)
-    upgrade(url)
-    try:
-        yield url
-    finally:
-        downgrade(url)
+    _empty_project_tables(url)
+    yield url
 
 
 # --- A deliberately worse candidate model ------------------------------------------------------
@@ -269,7 +356,7 @@ def worse_candidate_run(model_path, tmp_path_factory):
 
     from bot.db.migrate import upgrade
     from bot.models.training_jobs import get_run, list_runs, start_training
-    from tests.content.conftest import copy_project
+    from tests.project_copies import copy_project
 
     project = copy_project(tmp_path_factory.mktemp("worse-project"))
     remove_topic_examples(project, WORSE_TOPIC)

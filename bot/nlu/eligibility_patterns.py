@@ -147,7 +147,7 @@ _KEY_WORD_SET = frozenset(_KEY_WORDS)
 _LONGEST_KEY = max(len(key) for key in _KEY_WORDS)
 # Typo fixing compares a message's words with at most this many key words (edit distance); the
 # words after that stay as typed. Ordinary questions need a handful at most (the training and
-# evaluation examples: see tests/nlu/test_eligibility_patterns.py), so only a message made to
+# evaluation examples: see tests/unit/nlu/test_eligibility_patterns.py), so only a message made to
 # be costly ever reaches it.
 MAX_COMPARISONS = 24
 

@@ -26,7 +26,7 @@ from bot.settings import PROJECT_ROOT, get_settings
 from tests.browser.conftest import running_site
 from tests.browser.test_widget_browser import serious_accessibility_violations
 from tests.conftest import free_port
-from tests.content.conftest import copy_project
+from tests.project_copies import copy_project
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from bot.ops.runner import child_environment, process_specs
 from bot.settings import PROJECT_ROOT, get_settings, settings_from_env
 from tests.browser.conftest import running_site
 from tests.conftest import free_port
-from tests.db.conversations import stored_user_texts
+from tests.integration.db.conversations import stored_user_texts
 
 pytestmark = pytest.mark.slow
 

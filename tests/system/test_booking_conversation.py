@@ -15,8 +15,8 @@ import pytest
 from bot.content.model import load_content
 from bot.db.session import session_scope
 from bot.desk.bookings import get_booking, list_bookings
+from tests.integration.test_cli_handoffs import kapbot
 from tests.system.conftest import CLINIC_ENV, exchange, say, say_each
-from tests.test_cli_handoffs import kapbot
 
 pytestmark = pytest.mark.slow
 CLINIC_TZ = ZoneInfo(CLINIC_ENV["CLINIC_TIMEZONE"])

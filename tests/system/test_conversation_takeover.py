@@ -11,7 +11,7 @@ import pytest
 import socketio
 
 from bot.content.model import load_content
-from tests.db.conversations import stored_user_texts
+from tests.integration.db.conversations import stored_user_texts
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("servers", ["sqlite"], indirect=True)]
 

@@ -1,7 +1,8 @@
-"""Hostile input through the public channels of a real Rasa server (REST and socket.io):
-thousands of generated messages and bodies (hypothesis, derandomized so every run sends the same
-ones). No 5xx, no stack trace in any answer, a reply to every message, no intent or slot chosen
-by the visitor, nothing over-long stored, and the server answers normally afterwards."""
+"""Hostile input through the public channels of a real Rasa server (REST and socket.io): generated
+messages and bodies (hypothesis, derandomized so every run sends the same ones: a few hundred in
+`make test`, thousands in `make bench`). No 5xx, no stack trace in any answer, a reply to every
+message, no intent or slot chosen by the visitor, nothing over-long stored, and the server
+answers normally afterwards."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from hypothesis import strategies as st
 from bot.channels.visitor_messages import MAX_BODY_BYTES, MAX_MESSAGE_CHARS
 from bot.content.model import load_content
 from tests.system.conftest import say
+from tests.volume import volume
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("servers", ["sqlite"], indirect=True)]
 
-REST_CASES = 1500
-SOCKETIO_CASES = 500
+REST_CASES = volume(full=1500, smoke=300)
+SOCKETIO_CASES = volume(full=500, smoke=100)
 STACK_TRACE = ("Traceback", 'File "', '.py", line', "Exception:")
 INTENTS = [
     "affirm", "deny", "book_screening", "cancel_booking", "inform", "stop", "restart",
@@ -129,7 +131,8 @@ def test_hostile_rest_requests(servers):
             seen["refused"] += 1
 
     one()
-    assert seen["valid"] >= 400 and seen["refused"] >= 400, seen
+    # Both kinds were sent in numbers: about half the cases are valid messages.
+    assert min(seen.values()) >= REST_CASES // 4, seen
     assert_nothing_injected_or_oversized(database_url, "hostile-rest-%")
     assert_still_answering(rasa_url)
 

@@ -18,9 +18,9 @@ from bot.desk.staff_accounts import create_user
 from bot.models.store import live_model
 from bot.settings import get_settings
 from bot.web import create_app
-from tests.content.conftest import copy_project
-from tests.db.conversations import FALLBACK, Conversation
-from tests.web.test_staff_console import PASSWORD, post_form, sign_in, text_of
+from tests.integration.db.conversations import FALLBACK, Conversation
+from tests.integration.web.test_staff_console import PASSWORD, post_form, sign_in, text_of
+from tests.project_copies import copy_project
 
 LONG_ANSWER = " ".join(["Ketamine is given in a calm clinic room with staff nearby."] * 13)
 
@@ -228,6 +228,7 @@ async def test_an_inbox_message_assigned_to_a_topic_becomes_a_masked_example(
     assert examples[-1] == shown
 
 
+@pytest.mark.slow  # trains the worse candidate when its inputs changed
 def test_a_worse_candidate_is_refused_with_the_reason_shown(
     worse_candidate_run, model_path, tmp_path, environment
 ):

@@ -15,7 +15,7 @@ from bot.desk.booking_creation import create_booking
 from bot.desk.bookings import get_booking
 from bot.desk.handoff_drafts import Contact, HandoffDraft, store_draft
 from bot.desk.handoffs import get_handoff
-from tests.test_cli_handoffs import kapbot
+from tests.integration.test_cli_handoffs import kapbot
 
 UTC = dt.timezone.utc
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")

@@ -18,8 +18,8 @@ from bot.conversations.inbox_entries import message_key
 from bot.db.models import HANDOFF_REASONS, AnswerFeedback, Handoff
 from bot.db.session import session_scope
 from bot.desk.audit import recent_entries
-from tests.content.conftest import copy_project
-from tests.db.conversations import FALLBACK, Conversation
+from tests.integration.db.conversations import FALLBACK, Conversation
+from tests.project_copies import copy_project
 
 
 @pytest.fixture

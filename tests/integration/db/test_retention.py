@@ -17,7 +17,7 @@ from bot.desk.booking_creation import create_booking
 from bot.desk.bookings import get_booking
 from bot.desk.handoff_drafts import store_draft
 from bot.desk.handoffs import add_note, claim_handoff, get_handoff, resolve_handoff
-from tests.db.test_handoffs import draft
+from tests.integration.db.test_handoffs import draft
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.crisis_net import CrisisEmbeddingNet
-from tests.nlu.test_embedding_blend import DIM, embedded
+from tests.model.nlu.test_embedding_blend import DIM, embedded
 
 
 def net(tmp_path, threshold=0.5) -> CrisisEmbeddingNet:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot.content.checks import EDITOR_REFUSED, example_problem
 from bot.content.editing import clean_example
 from bot.desk.masking import _mask_emails, mask
+from tests.volume import volume
 
 # The address pattern the masking used before: right, but quadratic on long runs without "@".
 QUADRATIC_EMAIL_PATTERN = re.compile(r"[\w.+\-']+@[\w\-]+(?:\.[\w\-]+)+")
@@ -124,7 +125,7 @@ def test_emails_in_long_adversarial_text(text, masked):
     assert mask(text) == masked
 
 
-@settings(max_examples=3000, derandomize=True, database=None, deadline=None)
+@settings(max_examples=volume(full=3000, smoke=500), derandomize=True, database=None, deadline=None)
 @given(st.text(alphabet="ab.@+-' é_1", max_size=24))
 def test_emails_are_found_as_the_leftmost_first_pattern_finds_them(text):
     """The linear scan agrees with the address pattern it replaced, on any short text."""

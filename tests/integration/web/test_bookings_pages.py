@@ -18,7 +18,7 @@ from bot.desk.bookings import get_booking
 from bot.desk.scheduling import ClinicCalendar
 from bot.desk.staff_accounts import create_user
 from bot.web import create_app
-from tests.web.test_staff_console import (
+from tests.integration.web.test_staff_console import (
     ELIGIBILITY,
     PASSWORD,
     audit_rows,

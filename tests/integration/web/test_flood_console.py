@@ -17,7 +17,14 @@ from bot.desk.bookings import get_booking, list_bookings
 from bot.desk.staff_accounts import create_user
 from bot.settings import settings_from_env
 from bot.web import create_app
-from tests.web.test_staff_console import PASSWORD, audit_rows, flashes, post_form, sign_in, text_of
+from tests.integration.web.test_staff_console import (
+    PASSWORD,
+    audit_rows,
+    flashes,
+    post_form,
+    sign_in,
+    text_of,
+)
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

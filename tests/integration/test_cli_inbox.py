@@ -12,8 +12,8 @@ from rasa.shared.core.domain import Domain
 
 from bot.cli import main
 from bot.db.migrate import upgrade
-from tests.content.conftest import copy_project
-from tests.db.conversations import FALLBACK, Conversation
+from tests.integration.db.conversations import FALLBACK, Conversation
+from tests.project_copies import copy_project
 
 
 @pytest.fixture

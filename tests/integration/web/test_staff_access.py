@@ -20,7 +20,7 @@ from bot.settings import settings_from_env
 from bot.web import create_app
 from bot.web.staff import sessions as staff_sessions
 from tests.conftest import free_port
-from tests.web.test_staff_console import (
+from tests.integration.web.test_staff_console import (
     ELIGIBILITY,
     PASSWORD,
     audit_rows,

@@ -31,11 +31,11 @@ from bot.models.tuning import configured_thresholds
 from bot.nlu.components import RESPONSE_SELECTOR, ButtonLabelHandler
 from bot.settings import get_settings
 from bot.web import create_app
-from tests.actions.test_fallback import parse_data
 from tests.conftest import free_port
-from tests.content.conftest import copy_project
-from tests.content.test_editing import NEW_EXAMPLES, PARKING_LIKE_ANSWER
-from tests.db.conversations import FALLBACK, Conversation
+from tests.integration.db.conversations import FALLBACK, Conversation
+from tests.project_copies import copy_project
+from tests.unit.actions.test_fallback import parse_data
+from tests.unit.content.test_editing import NEW_EXAMPLES, PARKING_LIKE_ANSWER
 
 NEW_TOPIC, LABEL = "home_sessions", "Can I do KAP at home?"
 
