@@ -3,9 +3,10 @@ nginx, the action server and the web app, on a PostgreSQL cluster and a Redis se
 test's own (tests/system/private_services.py), so the fault test can restart them.
 
 One set of servers serves every test here (they take ~40 s to start): the ordering test, a
-clean load run (100 simulated visitors for 60 s, tests/system/visitors.py) and a load run with
-faults (kill a Rasa instance, kill the action server, restart PostgreSQL, restart Redis). The
-fault test runs last, since it leaves a Rasa instance restarting.
+clean load run (100 simulated visitors for 60 s, tests/system/visitors.py; `make bench` only)
+and a load run with faults (kill a Rasa instance, kill the action server, restart PostgreSQL,
+restart Redis; 30 s in `make test`, 60 s in `make bench`). The fault test runs last, since it
+leaves a Rasa instance restarting.
 """
 
 from __future__ import annotations
@@ -23,15 +24,19 @@ import requests
 import sqlalchemy as sa
 
 from bot.db.migrate import upgrade
+from bot.stores.lock_store import AtomicRedisLockStore, redis_connection_options
 from tests.conftest import free_prod_mode_ports
 from tests.system.conftest import CLINIC_ENV, NO_RATE_LIMITS
 from tests.system.private_services import private_postgres, private_redis
 from tests.system.test_serve import Serve
 from tests.system.visitors import Conversation, Visitor, run_visitors
+from tests.volume import volume
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 VISITORS = 100
-LOAD_SECONDS = 60
+LOAD_SECONDS = volume(full=60, smoke=30)
+# When each fault of the fault test comes, as a share of the load run.
+FAULTS_AT = {"rasa-1": 1 / 12, "actions": 1 / 4, "postgres": 0.45, "redis": 0.65}
 
 
 class Deployment:
@@ -198,20 +203,32 @@ def test_five_messages_at_once_through_alternating_instances_are_handled_in_orde
         "thanks",
     ]
 
+    store = AtomicRedisLockStore(**redis_connection_options(deployment.redis.url))
+
+    def tickets() -> int:
+        lock = store.get_lock(sender)
+        return len(lock.tickets) if lock else 0
+
     def send(index: int) -> requests.Response:
-        # 0.2 s apart: within a second, yet in a defined order. An instance takes a message in
-        # (and Rasa issues its lock ticket) when its event loop is free, which can be ~0.1 s
-        # after it arrives while TensorFlow works on the one before.
-        time.sleep(index * 0.2)
         url = deployment.instance_urls[index % 2]
         return requests.post(url, json={"sender": sender, "message": texts[index]}, timeout=60)
 
-    # A first message warms each instance up (TensorFlow's first prediction is slow), so none
-    # is still busy with one message when the next arrives.
+    # A first message warms each instance up (TensorFlow's first prediction is slow).
     for url in deployment.instance_urls:
         requests.post(url, json={"sender": "warm-up", "message": "hello"}, timeout=60)
     with ThreadPoolExecutor(len(texts)) as pool:
-        replies = list(pool.map(send, range(len(texts))))
+        sent: list = []
+        for index in range(len(texts)):
+            # The next message goes once every earlier one still unanswered holds its lock
+            # ticket, so its ticket comes after theirs: the order is set by the tickets, not by
+            # how fast an instance takes a message in. Answers are read before tickets: a
+            # ticket is given back before its answer is sent, so the count can only fall short.
+            deadline = time.monotonic() + 60
+            while (unanswered := sum(not future.done() for future in sent)) > tickets():
+                assert time.monotonic() < deadline, f"{unanswered} messages hold no ticket"
+                time.sleep(0.01)
+            sent.append(pool.submit(send, index))
+        replies = [future.result() for future in sent]
 
     assert [reply.status_code for reply in replies] == [200] * 5
     engine = sa.create_engine(deployment.database_url, future=True)
@@ -240,6 +257,7 @@ def test_five_messages_at_once_through_alternating_instances_are_handled_in_orde
     assert "LockError" not in deployment.output()
 
 
+@pytest.mark.volume
 def test_a_hundred_visitors_for_a_minute_lose_nothing_and_see_no_server_error(deployment):
     crowd = asyncio.run(run_visitors(deployment.balancer_url, VISITORS, LOAD_SECONDS, seed=1))
     conversations = conversations_of(crowd)
@@ -271,16 +289,16 @@ def test_faults_during_load_lose_no_acknowledged_turn_booking_or_handoff(deploym
     faults: list[tuple[str, float]] = []
 
     async def inject_faults() -> None:
-        async def after(seconds: float, name: str, action) -> None:
-            await asyncio.sleep(seconds)
+        async def after(share: float, name: str, action) -> None:
+            await asyncio.sleep(share * LOAD_SECONDS)
             faults.append((name, time.monotonic()))
             await asyncio.to_thread(action)
 
         await asyncio.gather(
-            after(5, "rasa-1 killed", lambda: deployment.kill("rasa-1")),
-            after(15, "action server killed", lambda: deployment.kill("actions")),
-            after(28, "PostgreSQL restarted", deployment.postgres.restart),
-            after(42, "Redis restarted", deployment.redis.restart),
+            after(FAULTS_AT["rasa-1"], "rasa-1 killed", lambda: deployment.kill("rasa-1")),
+            after(FAULTS_AT["actions"], "action server killed", lambda: deployment.kill("actions")),
+            after(FAULTS_AT["postgres"], "PostgreSQL restarted", deployment.postgres.restart),
+            after(FAULTS_AT["redis"], "Redis restarted", deployment.redis.restart),
         )
 
     async def load_with_faults():
