@@ -39,8 +39,8 @@ build: $(VENV)/.installed
 
 # Rasa itself also skips training when its fingerprint says nothing changed; the stamp saves
 # loading TensorFlow just to find that out.
+# kapbot train shows one progress bar; Rasa's own output goes to var/log/train.log.
 $(MODEL_STAMP): $(TRAINING_INPUTS) $(SPACY_STAMP) $(ENCODER_STAMP)
-	@echo "==> Training the model (about 2 minutes on 2 cores)"
 	@$(BIN)/kapbot train
 	@touch $@
 

@@ -1,17 +1,16 @@
 """What the `kapbot` commands of every audience share: failing in plain words, the operator for
-the audit log, the database's schema, running Rasa, printing a table."""
+the audit log, the database's schema, quieting Rasa, printing a table."""
 
 from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 import warnings
 
 import click
 
-from bot.settings import PROJECT_ROOT, get_settings
+from bot.settings import get_settings
 
 # TensorFlow (imported by Rasa and spaCy) logs at import time unless told not to before.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -44,13 +43,6 @@ def quiet_rasa() -> None:
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.ERROR)
-
-
-def run_rasa(*args: str) -> int:
-    """Runs the Rasa CLI from the project root (config.yml names paths relative to it)."""
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    command = [sys.executable, "-m", "rasa", *args]
-    return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
 
 
 def database_label(url: str) -> str:

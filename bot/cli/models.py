@@ -10,9 +10,10 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import fail, migrate, operator, quiet_rasa, run_rasa
+from bot.cli.common import fail, migrate, operator, quiet_rasa
 from bot.cli.content import build
-from bot.settings import PROJECT_ROOT, get_settings, rasa_project_args
+from bot.cli.training import train_live_model
+from bot.settings import PROJECT_ROOT
 
 
 @click.command("build-spacy")
@@ -70,12 +71,7 @@ def train(
     ctx.invoke(build)
     ctx.invoke(build_spacy)
     ctx.invoke(build_encoder)
-    out = get_settings().model_dir
-    out.mkdir(parents=True, exist_ok=True)
-    args = ["train", *rasa_project_args(), "--out", str(out)]
-    if force:
-        args.append("--force")
-    sys.exit(run_rasa(*args))
+    sys.exit(train_live_model(force))
 
 
 def _train_candidate(run_id: str | None, questions: Path | None) -> int:

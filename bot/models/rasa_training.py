@@ -1,6 +1,7 @@
-"""`rasa train` for one candidate model, in a child process: the data built from the content
-root, the model written to the candidates folder (bot/models/registry.py), and what its log says
-as it goes (progress) or when it fails (the error, in plain words).
+"""`rasa train` in a child process, for one candidate model (the data built from the content
+root, the model written to the candidates folder, bot/models/registry.py) or for `kapbot train`
+(the project's data, into MODEL_DIR), and what its log says as it goes (progress) or when it
+fails (the error, in plain words).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ SLOW_COMPONENTS = {
 }
 _COMPONENT_STARTED = re.compile(r"Starting to train component '(\w+)'")
 _EPOCH = re.compile(r"Epochs:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)")
+_SAVED_AT = re.compile(r"Your Rasa model is trained and saved at '([^']+)'")
 
 # (percent 0-100, what is happening in plain words)
 Report = Callable[[int, str], None]
@@ -115,6 +117,38 @@ def train_candidate(settings: Settings, run_id: str, log_path: Path, report: Rep
     # config.yml names relative to the project) from this project, where Rasa runs.
     command = [sys.executable, "-m", "rasa", "train", *rasa_project_args(root)]
     command += ["--out", str(out), "--fixed-model-name", run_id]
+    returncode, output = _run_logged(
+        command, settings, log_path, lambda text: report(*progress_from_log(text))
+    )
+    model = out / f"{run_id}.tar.gz"
+    if returncode != 0 or not model.is_file():
+        raise TrainingFailed(plain_failure(output))
+    return model
+
+
+def train_model(
+    settings: Settings, log_path: Path, watch: Callable[[str], None], force: bool = False
+) -> Path:
+    """`kapbot train`: trains a model into MODEL_DIR on the project's data, writing Rasa's
+    output to `log_path` (a fresh one) and passing the output so far to `watch` every
+    POLL_SECONDS; returns the model, raises TrainingFailed."""
+    out = settings.model_dir
+    out.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "rasa", "train", *rasa_project_args(), "--out", str(out)]
+    if force:
+        command.append("--force")
+    log_path.write_bytes(b"")
+    returncode, output = _run_logged(command, settings, log_path, watch)
+    saved = _SAVED_AT.search(output)
+    if returncode != 0 or saved is None or not Path(saved.group(1)).is_file():
+        raise TrainingFailed(plain_failure(output))
+    return Path(saved.group(1))
+
+
+def _run_logged(
+    command: list[str], settings: Settings, log_path: Path, watch: Callable[[str], None]
+) -> tuple[int, str]:
+    """Runs `rasa train` appending its output to `log_path`; (exit code, its output)."""
     start = log_path.stat().st_size if log_path.exists() else 0
     with open(log_path, "ab") as log:
         training = subprocess.Popen(
@@ -128,12 +162,8 @@ def train_candidate(settings: Settings, run_id: str, log_path: Path, report: Rep
         )
         while training.poll() is None:
             time.sleep(POLL_SECONDS)
-            report(*progress_from_log(_read_log(log_path, start)))
-    output = _read_log(log_path, start)
-    model = out / f"{run_id}.tar.gz"
-    if training.returncode != 0 or not model.is_file():
-        raise TrainingFailed(plain_failure(output))
-    return model
+            watch(_read_log(log_path, start))
+    return training.returncode, _read_log(log_path, start)
 
 
 def _read_log(path: Path, start: int) -> str:

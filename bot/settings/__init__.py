@@ -17,7 +17,7 @@ from bot.settings.clinic_calendar import WEEKDAY_NAMES, WEEKDAYS
 from bot.settings.fields import Settings
 from bot.settings.from_env import settings_from_env
 from bot.settings.parsing import SettingsError
-from bot.settings.paths import PROJECT_ROOT, SPACY_MODEL_DIR, rasa_project_args
+from bot.settings.paths import PROJECT_ROOT, SPACY_MODEL_DIR, rasa_project_args, shown_path
 
 __all__ = [
     "PROJECT_ROOT",
@@ -29,6 +29,7 @@ __all__ = [
     "get_settings",
     "rasa_project_args",
     "settings_from_env",
+    "shown_path",
 ]
 
 

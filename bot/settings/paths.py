@@ -21,3 +21,11 @@ def rasa_project_args(root: Path | None = None) -> list[str]:
         "--data",
         str(base / "bot" / "data"),
     ]
+
+
+def shown_path(path: Path) -> str:
+    """`path` as a message names it: relative to the project when in it (var/log/train.log)."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
