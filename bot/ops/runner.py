@@ -21,8 +21,9 @@ from pathlib import Path
 from bot.files.local_secrets import private_directory
 from bot.models.store import NoModelError
 from bot.ops.balancer import balancer_health_url, nginx_command, write_nginx_config
+from bot.ops.child_output import ServeLog, relay_output
 from bot.ops.prod_mode import prod_mode_problems
-from bot.settings import PROJECT_ROOT, Settings, SettingsError
+from bot.settings import PROJECT_ROOT, Settings, SettingsError, shown_path
 
 READY_TIMEOUT_SECONDS = 240
 STOP_TIMEOUT_SECONDS = 15
@@ -129,20 +130,20 @@ def is_ready(url: str) -> bool:
         return False
 
 
-def _relay_output(name: str, stream) -> None:
-    for line in iter(stream.readline, ""):
-        sys.stdout.write(f"[{name:7}] {line}")
-        sys.stdout.flush()
-
-
 class Supervisor:
     def __init__(
-        self, specs: list[ProcessSpec], env: dict[str, str], pid_dir: Path | None = None
+        self,
+        specs: list[ProcessSpec],
+        env: dict[str, str],
+        pid_dir: Path | None = None,
+        log: ServeLog | None = None,
     ) -> None:
         self.specs = specs
         self.env = env
         # Each child's pid in NAME.pid, for operators (and the fault tests) to find one.
         self.pid_dir = pid_dir
+        # Every line the children print; the terminal gets what matters (bot/ops/child_output.py).
+        self.log = log
         self.children: dict[str, subprocess.Popen] = {}
         self.restarts: dict[str, list[float]] = {}
         self.stopping = threading.Event()
@@ -165,7 +166,9 @@ class Supervisor:
         if self.pid_dir is not None:
             self.pid_dir.mkdir(parents=True, exist_ok=True)
             (self.pid_dir / f"{spec.name}.pid").write_text(f"{child.pid}\n")
-        threading.Thread(target=_relay_output, args=(spec.name, child.stdout), daemon=True).start()
+        threading.Thread(
+            target=relay_output, args=(spec.name, child.stdout, self.log), daemon=True
+        ).start()
 
     def restart(self, name: str) -> bool:
         """Starts a stopped child again, unless it already stopped RESTART_LIMIT times within
@@ -328,8 +331,9 @@ def _supervise(supervisor: Supervisor, settings: Settings) -> int:
         if supervisor.stopping.is_set():
             return 0
         if problem:
+            where = f" and in {shown_path(supervisor.log.path)}" if supervisor.log else ""
             print(
-                f"error: the {problem} process did not start; see its output above.",
+                f"error: the {problem} process did not start; see its output above{where}.",
                 file=sys.stderr,
             )
             return 1
@@ -367,6 +371,16 @@ def serve_all(settings: Settings) -> int:
         return 1
     if settings.prod_mode:
         write_nginx_config(settings)
-    print(f"Starting with model {model.name} (Rasa takes about a minute to load TensorFlow)…")
-    supervisor = Supervisor(specs, child_environment(settings), pid_dir=settings.var_dir / "run")
-    return _supervise(supervisor, settings)
+    log = ServeLog(settings.var_dir / "log" / "serve.log")
+    print(
+        f"Starting with model {model.name} (Rasa takes about a minute to load TensorFlow; "
+        f"every process's output: {shown_path(log.path)})…",
+        flush=True,
+    )
+    supervisor = Supervisor(
+        specs, child_environment(settings), pid_dir=settings.var_dir / "run", log=log
+    )
+    try:
+        return _supervise(supervisor, settings)
+    finally:
+        log.close()
