@@ -58,8 +58,9 @@ nginx:
 run-prod: model nginx
 	@$(BIN)/kapbot serve --prod
 
-test: model nginx
-	@$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+# The tests that need no model run while it trains (scripts/run-tests.sh), then the others.
+test: $(SPACY_STAMP) $(ENCODER_STAMP) nginx
+	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/run-tests.sh
 
 # Without the tests that start Rasa or load TensorFlow.
 test-fast: setup
