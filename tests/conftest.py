@@ -50,13 +50,16 @@ def _level(item) -> str:
     return parts[0] if parts[0] in LEVELS else "unit"
 
 
+def pytest_itemcollected(item):
+    # Marked here, as each test is collected: `-m slow` and `-m "not slow"` select by it later.
+    if _level(item) in SLOW_LEVELS:
+        item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by their shared fixtures
 def pytest_collection_modifyitems(config, items):
-    """Marks and orders the tests by folder; tests marked `volume` run in `make bench`
+    """Orders the tests by folder; tests marked `volume` run in `make bench`
     (KAPBOT_FULL_VOLUME=1), not in `make test`."""
-    for item in items:
-        if _level(item) in SLOW_LEVELS:
-            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: LEVELS.index(_level(item)))  # stable: keeps pytest's grouping
     if FULL_VOLUME:
         return
