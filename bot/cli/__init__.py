@@ -41,6 +41,7 @@ def _add_commands(group: click.Group) -> None:
         desk.purge,
         staff.staff,
         content.inbox,
+        content.article,
     ):
         group.add_command(command)
 

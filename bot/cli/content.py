@@ -4,6 +4,7 @@ training data, and work through the inbox of messages the bot was unsure about."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -126,3 +127,73 @@ def inbox_dismiss(key: str) -> None:
 
     _decide_in_inbox(lambda session, by: dismiss(session, key, by))
     click.echo(f"dismissed {key}")
+
+
+@click.group()
+def article() -> None:
+    """The clinic's article as revisions: record a new one, and see which answers its changes
+    ask an editor to check again."""
+
+
+@article.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def article_add(file: Path) -> None:
+    """Record FILE as the article's next revision and make it the current article. Exit 2 when
+    FILE is not new or lacks a section a topic cites (nothing is changed then)."""
+    from bot.content.article import ArticleError, add_revision
+    from bot.content.model import load_content
+
+    content_dir = get_settings().content_root / "content"
+    try:
+        text = file.read_text(encoding="utf-8")
+        revision = add_revision(content_dir, text)
+    except UnicodeDecodeError:
+        fail(f"{file}: not UTF-8 text", 2)
+    except ArticleError as error:
+        fail(str(error), 2)
+    click.echo(
+        f"Recorded revision {revision.number} of the article ({revision.recorded}, "
+        f"sha256 {revision.sha256[:12]}…)."
+    )
+    changed = ", ".join(f"“{name}”" for name in revision.changed_sections) or "none"
+    click.echo(f"Sections whose text changed: {changed}.")
+    _echo_topics_to_review(load_content(content_dir), content_dir)
+
+
+@article.command("status")
+@click.option("--diff", is_flag=True, help="Show what changed in each flagged topic's section.")
+def article_status(diff: bool) -> None:
+    """The article's revisions, and the answers to check against it again."""
+    from bot.content.article import ArticleError, load_revisions
+    from bot.content.model import load_content
+
+    content_dir = get_settings().content_root / "content"
+    try:
+        revisions = load_revisions(content_dir)
+    except ArticleError as error:
+        fail(str(error), 2)
+    if not revisions:
+        click.echo("No revision recorded yet: `kapbot article add FILE` records the first.")
+        return
+    for revision in revisions:
+        changed = ", ".join(revision.changed_sections) or "-"
+        click.echo(
+            f"revision {revision.number}  {revision.recorded}  {revision.sha256[:12]}  {changed}"
+        )
+    _echo_topics_to_review(load_content(content_dir), content_dir, diff=diff)
+
+
+def _echo_topics_to_review(content, content_dir: Path, diff: bool = False) -> None:
+    from bot.content.article import load_revisions, section_diff, topics_to_review
+
+    flagged = topics_to_review(content, load_revisions(content_dir))
+    if not flagged:
+        click.echo("No answer needs checking against the article again.")
+        return
+    click.echo("Article changed since review; check these answers and update `reviewed`:")
+    topics = {topic.id: topic for topic in content.topics}
+    for topic_id, revision in flagged.items():
+        section = topics[topic_id].source_section
+        click.echo(f"  {topic_id}: “{section}” changed in revision {revision.number}")
+        if diff:
+            click.echo(section_diff(content_dir, revision, section))

@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from bot.content.article import review_warnings
 from bot.content.build import is_stale
 from bot.content.buttons import label_clashes
 from bot.content.model import (
@@ -170,6 +171,7 @@ def check_answer_lengths(content: Content) -> list[str]:
 
 def check_project(files: ProjectFiles | None = None) -> tuple[list[str], list[str]]:
     """Returns (problems, warnings) for one copy of the project (the real one by default).
+    Answers whose article section changed since their review are warnings (bot/content/article.py).
 
     The rules: every topic has an answer (40 to 120 words), a source section that is a heading
     of the article, a review date (a warning when older than 180 days) and at least 25 training
@@ -186,6 +188,7 @@ def check_project(files: ProjectFiles | None = None) -> tuple[list[str], list[st
         f"topic '{t.id}' was last reviewed on {t.reviewed}; review it again"
         for t in stale_reviews(content)
     ] + check_answer_lengths(content)
+    warnings += review_warnings(content, files.content_dir)
     if is_stale(files.responses, files.content_dir):
         problems.append(
             f"{files.responses.relative_to(files.root)} is out of date with content/: "

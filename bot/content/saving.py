@@ -4,7 +4,6 @@ replaced, each atomically, so that a reader sees the old file or the new one, ne
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -14,6 +13,7 @@ from bot.content.build import render_file
 from bot.content.checks import check_project
 from bot.content.model import ContentError, ProjectFiles, load_content
 from bot.content.rasa_check import rasa_data_problems
+from bot.files.atomic import write_atomically
 
 # What a scratch copy needs for the checks and for `rasa data validate`.
 _COPIED = ("content", "bot/data", "domain.yml", "config.yml")
@@ -53,7 +53,7 @@ def write_changed(files: ProjectFiles, texts: list[tuple[Path, str]]) -> list[st
     changed = []
     for path, text in texts:
         if path.read_text(encoding="utf-8") != text:
-            _replace(path, text)
+            write_atomically(path, text)
             changed.append(str(path.relative_to(files.root)))
     return changed
 
@@ -61,18 +61,3 @@ def write_changed(files: ProjectFiles, texts: list[tuple[Path, str]]) -> list[st
 def _plain(problem: str) -> str:
     """A content-check message without the file prefix an editor does not need."""
     return re.sub(r"^topics\.yml, ", "", problem)
-
-
-def _replace(path: Path, text: str) -> None:
-    """Writes `text` to `path` so that a reader sees the old file or the new one, never half."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, path.stat().st_mode & 0o777)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -1,2 +1,2 @@
-"""Files on disk that several processes share: locks, and secrets kept in files that only their
-owner can read."""
+"""Files on disk that several processes share: locks, files replaced atomically, and secrets
+kept in files that only their owner can read."""
