@@ -202,6 +202,32 @@ def section_diff(content_dir: Path, revision: Revision, section: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class ReviewFlag:
+    """A topic whose cited section changed since its review, and what changed."""
+
+    revision: Revision
+    section: str
+    diff: str
+
+
+def article_state(content_dir: Path) -> tuple[Revision | None, dict[str, ReviewFlag]]:
+    """The latest recorded revision (None before the first) and, by topic id, the answers to
+    check against the article again, for the editors' topics page."""
+    revisions = load_revisions(content_dir)
+    content = load_content(content_dir)
+    sections = {topic.id: topic.source_section for topic in content.topics}
+    flags = {
+        topic_id: ReviewFlag(
+            revision,
+            sections[topic_id],
+            section_diff(content_dir, revision, sections[topic_id]),
+        )
+        for topic_id, revision in topics_to_review(content, revisions).items()
+    }
+    return (revisions[-1] if revisions else None), flags
+
+
 def review_warnings(content: Content, content_dir: Path) -> list[str]:
     """The content checks' warnings: answers to check against a changed article, and an article
     file that differs from its latest recorded revision (edited by hand)."""

@@ -27,6 +27,7 @@ from flask import (
 )
 
 from bot.content import editing
+from bot.content.article import ArticleError, article_state
 from bot.conversations import inbox as review_inbox
 from bot.conversations.answer_feedback import FeedbackCount, feedback_by_topic
 from bot.desk import audit
@@ -58,11 +59,18 @@ def editors_only(view):
 def topics():
     with database() as db:
         feedback = feedback_by_topic(db)
+    try:
+        revision, article_flags = article_state(editing.project().files.content_dir)
+    except ArticleError as error:
+        flash(f"The article's revisions cannot be read: {error}", "error")
+        revision, article_flags = None, {}
     return render_template(
         "staff/content/topics.html",
         topics=editing.list_topics(),
         feedback=feedback,
         no_feedback=FeedbackCount(),
+        article_revision=revision,
+        article_flags=article_flags,
         section="topics",
     )
 

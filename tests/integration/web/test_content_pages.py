@@ -266,3 +266,32 @@ def test_a_worse_candidate_is_refused_with_the_reason_shown(
     overriding = post_form(client, f"{page_path}/publish", page_path, override_reason="trust me")
     assert overriding.status_code == 403
     assert live_model() == models / model_path.name
+
+
+def test_the_topics_list_marks_the_answers_a_new_article_revision_asks_to_check(client, project):
+    import datetime as dt
+
+    from bot.content.article import add_revision
+    from bot.content.model import load_content
+
+    content_dir = project / "content"
+    article = (content_dir / "source" / "how-safe-is-kap.txt").read_text(encoding="utf-8")
+    changed = article.replace(
+        "\nConsidering the Risks\n", "\nConsidering the Risks\n\nA sentence added by the clinic.\n"
+    )
+    add_revision(content_dir, changed, today=dt.date(2026, 12, 7))
+    citing = {
+        t.id
+        for t in load_content(content_dir).topics
+        if t.source_section == "Considering the Risks"
+    }
+    sign_in(client, "erin")
+
+    page = text_of(client.get("/staff/content"))
+
+    assert "revision 2 of the clinic's article, recorded 2026-12-07" in page
+    assert f"{len(citing)} answers to check again" in page
+    rows = dict(re.findall(r'<tr id="topic-(\w+)">(.*?)</tr>', page, re.S))
+    marked = {topic for topic, row in rows.items() if "Article changed since review" in row}
+    assert marked == citing
+    assert all("+A sentence added by the clinic." in rows[topic] for topic in citing)
