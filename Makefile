@@ -12,7 +12,7 @@ SPACY_STAMP := var/spacy/en_kap_lookup/meta.json
 # Written by `kapbot build-encoder` once the extracted weights' sha256 is checked.
 ENCODER_STAMP := var/encoder/all-minilm-l6-v2/model.safetensors.sha256
 
-.PHONY: run run-prod nginx test test-fast model setup build validate eval bench lint lock vendor-js clean help
+.PHONY: run run-prod nginx test test-fast screenshots model setup build validate eval bench lint lock vendor-js clean help
 
 help:
 	@echo "make run    set everything up, then run Rasa, the action server and the web app"
@@ -20,6 +20,7 @@ help:
 	@echo "make test   set everything up, then run the whole test suite"
 	@echo "make model  train a model if training data or config changed"
 	@echo "make eval   accuracy on the held-out set tests/eval/questions.yml"
+	@echo "make screenshots  the browser tests, saving the pictures docs/ shows"
 	@echo "make bench  the volume tests at full volume; latency, throughput, memory, training time; 1 and 2 Rasa instances"
 
 setup: $(VENV)/.installed
@@ -65,6 +66,10 @@ test: $(SPACY_STAMP) $(ENCODER_STAMP) nginx
 # Without the tests that start Rasa or load TensorFlow.
 test-fast: setup
 	@$(BIN)/python -m pytest -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
+
+# The pictures in docs/, taken by the browser tests (make test saves them in a temporary folder).
+screenshots: model nginx
+	@KAPBOT_SCREENSHOTS=docs $(BIN)/python -m pytest -p no:cacheprovider tests/browser
 
 validate: $(VENV)/.installed
 	@$(BIN)/kapbot validate

@@ -4,11 +4,24 @@ cannot download browsers here; `.ci/run` installs Chromium with apt)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+from pathlib import Path
 
 import pytest
 
+from bot.settings import PROJECT_ROOT
+
 CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the browser tests save the pictures docs/ shows: docs/ itself only when asked
+    (`make screenshots`, KAPBOT_SCREENSHOTS=docs), so that `make test` leaves the tree as it was."""
+    if os.environ.get("KAPBOT_SCREENSHOTS") == "docs":
+        return PROJECT_ROOT / "docs"
+    return tmp_path_factory.mktemp("screenshots")
 
 
 # Per module, not per session: Playwright's sync API keeps an event loop of its own running while

@@ -6,7 +6,7 @@ the same question with the new model, with no restart.
 Everything is real: the Rasa server (model API on, with a token, on loopback) and the action
 server as `kapbot serve` starts them, the web app on a loopback port, a real background training
 (about three minutes) of a scratch copy of the project's content. The pictures in
-docs/editing-content.md are taken here."""
+docs/editing-content.md are taken here (`make screenshots` writes them to docs/)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from bot.db.session import session_scope
 from bot.desk.staff_accounts import create_user
 from bot.models.store import live_model
 from bot.ops.runner import child_environment, process_specs
-from bot.settings import PROJECT_ROOT, get_settings
+from bot.settings import get_settings
 from tests.browser.conftest import running_site
 from tests.browser.test_widget_browser import serious_accessibility_violations
 from tests.conftest import free_port
@@ -30,7 +30,6 @@ from tests.project_copies import copy_project
 
 pytestmark = pytest.mark.slow
 
-DOCS = PROJECT_ROOT / "docs"
 PASSWORD = "correct horse battery staple"
 # Before: the bot is unsure ("did you mean…" benefits or conditions). It is a cost question.
 QUESTION = "whats the damage for a full course"
@@ -128,7 +127,7 @@ def test_a_staff_account_is_refused_the_content_pages(editor_site, page):
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
 
 
-def test_inbox_to_published_model(editor_site, page):
+def test_inbox_to_published_model(editor_site, page, screenshots):
     from playwright.sync_api import expect
 
     base, rasa_url, project = editor_site
@@ -142,7 +141,7 @@ def test_inbox_to_published_model(editor_site, page):
     sign_in(page, base, "erin")
     page.get_by_role("link", name="Content", exact=True).click()
     expect(page.get_by_role("heading", name="Topics the bot answers")).to_be_visible()
-    page.screenshot(path=str(DOCS / "content-topics.png"))
+    page.screenshot(path=str(screenshots / "content-topics.png"))
     assert serious_accessibility_violations(page) == []
 
     # A refused edit: explained next to the field, nothing saved.
@@ -152,7 +151,7 @@ def test_inbox_to_published_model(editor_site, page):
     expect(page.locator("#answer-error")).to_contain_text("words")
     expect(page.get_by_label("Answer", exact=True)).to_have_attribute("aria-invalid", "true")
     page.locator("#answer-error").scroll_into_view_if_needed()
-    page.screenshot(path=str(DOCS / "content-topic-form.png"))
+    page.screenshot(path=str(screenshots / "content-topic-form.png"))
     assert serious_accessibility_violations(page) == []
     assert ContentProject(project).get_topic("cost").answer == cost_answer
 
@@ -160,7 +159,7 @@ def test_inbox_to_published_model(editor_site, page):
     page.get_by_role("link", name="Inbox").click()
     row = page.locator("tr.inbox-item").filter(has_text=QUESTION)
     expect(row).to_have_count(1)
-    page.screenshot(path=str(DOCS / "content-inbox.png"))
+    page.screenshot(path=str(screenshots / "content-inbox.png"))
     assert serious_accessibility_violations(page) == []
     row.get_by_label("Topic or outcome for this message").select_option("cost")
     row.get_by_role("button", name="Add as example").click()
@@ -173,13 +172,13 @@ def test_inbox_to_published_model(editor_site, page):
     page.get_by_role("button", name="Retrain now").click()
     expect(page.locator("#progress-bar")).to_be_visible()
     expect(page.locator("#progress-step")).not_to_have_text("", timeout=60_000)
-    page.screenshot(path=str(DOCS / "content-training-progress.png"))
+    page.screenshot(path=str(screenshots / "content-training-progress.png"))
     expect(page.get_by_role("heading", name="Verdict")).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
     expect(page.locator("#verdict-text")).to_contain_text("no worse")
     expect(page.locator("#summary-table")).to_contain_text("Accuracy")
     expect(page.locator("#label-cost")).to_be_visible()
     assert page.locator("#candidate-confusion").evaluate("img => img.naturalWidth") > 300
-    page.screenshot(path=str(DOCS / "content-comparison.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "content-comparison.png"), full_page=True)
     assert serious_accessibility_violations(page) == []
 
     page.get_by_role("button", name="Publish this model").click()

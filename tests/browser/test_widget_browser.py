@@ -22,7 +22,6 @@ from tests.integration.db.conversations import stored_user_texts
 pytestmark = pytest.mark.slow
 
 AXE = PROJECT_ROOT / "tests" / "browser" / "vendor" / "axe.min.js"
-DOCS = PROJECT_ROOT / "docs"
 XSS = "<img src=x onerror=alert(1)>"
 SESSION_KEY = "kapw.session"
 
@@ -164,7 +163,7 @@ def serious_accessibility_violations(page) -> list:
     ]
 
 
-def test_ask_click_a_suggestion_and_continue_after_a_reload(site, page):
+def test_ask_click_a_suggestion_and_continue_after_a_reload(site, page, screenshots):
     from playwright.sync_api import expect
 
     base, settings = site
@@ -196,7 +195,7 @@ def test_ask_click_a_suggestion_and_continue_after_a_reload(site, page):
 
     conversation_id = page.evaluate(f"JSON.parse(localStorage.getItem('{SESSION_KEY}'))")
     uuid.UUID(conversation_id)
-    page.screenshot(path=str(DOCS / "widget-desktop.png"))
+    page.screenshot(path=str(screenshots / "widget-desktop.png"))
     assert serious_accessibility_violations(page) == []
 
     # A reload keeps the conversation on screen, and the next message joins the same tracker.
@@ -363,7 +362,7 @@ def test_keyboard_only(site, page):
     expect(launcher).to_be_focused()
 
 
-def test_mobile_360_px_and_accessibility(site, browser):
+def test_mobile_360_px_and_accessibility(site, browser, screenshots):
     from playwright.sync_api import expect
 
     base, _settings = site
@@ -376,7 +375,7 @@ def test_mobile_360_px_and_accessibility(site, browser):
             "dependent", timeout=60_000
         )
         expect(page.get_by_role("button", name="Not helpful")).to_be_visible()
-        page.screenshot(path=str(DOCS / "widget-mobile.png"))
+        page.screenshot(path=str(screenshots / "widget-mobile.png"))
         # A long unbroken word wraps instead of widening the page.
         ask(page, "x" * 300)
         expect(page.locator(".kapw-user")).to_have_count(2)
