@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+from bot.content.rasa_check import ANSI_CODE, is_expected_warning
+
 # Python's warnings: "/path/module.py:12: SomeWarning: message", then the message's further
 # lines and an indented source line (Rasa puts "  More info at <docs>" there instead).
 _WARNING = re.compile(r"^(?P<path>\S+?\.py):(?P<line>\d+): (?P<category>\w+): ?(?P<message>.*)$")
@@ -26,22 +27,6 @@ _RASA_CODE = re.compile(r"/site-packages/(rasa|rasa_sdk)/")
 _DEPENDENCY_CODE = re.compile(r"/(site|dist)-packages/")
 _LOUD_LEVELS = ("WARNING", "ERROR", "CRITICAL")
 
-# Rasa's warnings that this project's data gives on purpose, and why nobody need act on them.
-EXPECTED_RASA_WARNINGS = (
-    (
-        re.compile(r"Found intent 'faq' in stories which is not part of the domain"),
-        "faq is a retrieval intent (faq/<topic>); Rasa 3.6's story check does not know them",
-    ),
-    (
-        re.compile(r"The intent 'other_language' is listed in the domain file, but is not found"),
-        "set by bot.nlu.components.LanguageGate, never learnt from examples",
-    ),
-    (
-        re.compile(r"The utterance 'utter_\w+' is not used in any story or rule"),
-        "sent by the custom actions and forms (actions/), which Rasa's check does not read",
-    ),
-)
-
 
 def clean(line: str) -> str:
     return ANSI_CODE.sub("", line).rstrip()
@@ -56,14 +41,15 @@ def _starts_record(line: str) -> bool:
 
 def needs_acting_on(category: str, path: str, message: str) -> bool:
     """Whether a Python warning is for the operator: none of the deprecation kinds, none from
-    a dependency other than Rasa, none of the ones EXPECTED_RASA_WARNINGS explains."""
+    a dependency other than Rasa, none of the ones the project expects
+    (bot/content/rasa_check.py's EXPECTED_RASA_WARNINGS)."""
     if _DEPRECATION.search(category):
         return False
     if not _DEPENDENCY_CODE.search(path):
         return True  # this project's own code, or the standard library's
     if not _RASA_CODE.search(path):
         return False
-    return not any(pattern.search(message) for pattern, _why in EXPECTED_RASA_WARNINGS)
+    return not is_expected_warning(message)
 
 
 class OutputFilter:
