@@ -12,12 +12,12 @@ import asyncio
 import gc
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot.content.outcomes import OUTCOMES
+from bot.files.atomic import write_atomically
 from bot.models.evaluation import QuestionSet, Result, Summary, evaluate, summarise
 from bot.models.no_worse_rule import LabelRow, Verdict, percent, verdict
 from bot.settings import PROJECT_ROOT, Settings, get_settings
@@ -283,9 +283,7 @@ def _store_path(settings: Settings, live: Path, candidate: Path, questions: Ques
 
 def save_comparison(comparison: Comparison, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(comparison.to_dict(), ensure_ascii=False), encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(comparison.to_dict(), ensure_ascii=False))
 
 
 def load_comparison(path: Path) -> Comparison:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.files.atomic import write_atomically
 from bot.files.file_lock import exclusive_lock
 from bot.models import rasa_api
 from bot.models.store import (
@@ -69,10 +69,7 @@ def candidates(settings: Settings | None = None) -> list[Path]:
 
 
 def _write_state(settings: Settings, state: dict) -> None:
-    path = state_path(settings)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)  # atomic: a reader sees the old state or the new, never half
+    write_atomically(state_path(settings), json.dumps(state, indent=2) + "\n")
 
 
 def _locked(settings: Settings):

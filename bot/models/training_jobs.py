@@ -20,6 +20,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bot.files.atomic import write_atomically
 from bot.files.file_lock import exclusive_lock
 from bot.models.rasa_training import (
     TRAINING_DONE_AT,
@@ -94,9 +95,7 @@ def _status_path(settings: Settings, run_id: str) -> Path:
 def _write(settings: Settings, run: TrainingRun) -> None:
     path = _status_path(settings, run.id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".status.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(run.to_dict(), indent=2), encoding="utf-8")
-    os.replace(temporary, path)  # the web app never reads half a status
+    write_atomically(path, json.dumps(run.to_dict(), indent=2))  # never half a status
 
 
 def _read(settings: Settings, run_id: str) -> TrainingRun:
