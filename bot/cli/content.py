@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from bot.cli.common import fail, migrate, operator, print_table, require_latest_schema
-from bot.settings import PROJECT_ROOT, get_settings
+from bot.settings import get_settings, shown_path
 
 
 @click.command()
@@ -23,8 +23,7 @@ def build() -> None:
         changed = build_responses()
     except ContentError as error:
         fail("content/ has problems:\n  - " + "\n  - ".join(error.problems))
-    relative = RESPONSES_PATH.relative_to(PROJECT_ROOT)
-    click.echo(f"{relative}: {'updated' if changed else 'up to date'}")
+    click.echo(f"{shown_path(RESPONSES_PATH)}: {'updated' if changed else 'up to date'}")
 
 
 @click.command()
@@ -141,7 +140,6 @@ def article_add(file: Path) -> None:
     """Record FILE as the article's next revision and make it the current article. Exit 2 when
     FILE is not new or lacks a section a topic cites (nothing is changed then)."""
     from bot.content.article import ArticleError, add_revision
-    from bot.content.model import load_content
 
     content_dir = get_settings().content_root / "content"
     try:
@@ -157,7 +155,7 @@ def article_add(file: Path) -> None:
     )
     changed = ", ".join(f"“{name}”" for name in revision.changed_sections) or "none"
     click.echo(f"Sections whose text changed: {changed}.")
-    _echo_topics_to_review(load_content(content_dir), content_dir)
+    _echo_topics_to_review(content_dir)
 
 
 @article.command("status")
@@ -165,7 +163,6 @@ def article_add(file: Path) -> None:
 def article_status(diff: bool) -> None:
     """The article's revisions, and the answers to check against it again."""
     from bot.content.article import ArticleError, load_revisions
-    from bot.content.model import load_content
 
     content_dir = get_settings().content_root / "content"
     try:
@@ -180,20 +177,18 @@ def article_status(diff: bool) -> None:
         click.echo(
             f"revision {revision.number}  {revision.recorded}  {revision.sha256[:12]}  {changed}"
         )
-    _echo_topics_to_review(load_content(content_dir), content_dir, diff=diff)
+    _echo_topics_to_review(content_dir, diff=diff)
 
 
-def _echo_topics_to_review(content, content_dir: Path, diff: bool = False) -> None:
-    from bot.content.article import load_revisions, section_diff, topics_to_review
+def _echo_topics_to_review(content_dir: Path, diff: bool = False) -> None:
+    from bot.content.article import article_state
 
-    flagged = topics_to_review(content, load_revisions(content_dir))
-    if not flagged:
+    _latest, flags = article_state(content_dir)
+    if not flags:
         click.echo("No answer needs checking against the article again.")
         return
     click.echo("Article changed since review; check these answers and update `reviewed`:")
-    topics = {topic.id: topic for topic in content.topics}
-    for topic_id, revision in flagged.items():
-        section = topics[topic_id].source_section
-        click.echo(f"  {topic_id}: “{section}” changed in revision {revision.number}")
+    for topic_id, flag in flags.items():
+        click.echo(f"  {topic_id}: “{flag.section}” changed in revision {flag.revision.number}")
         if diff:
-            click.echo(section_diff(content_dir, revision, section))
+            click.echo(flag.diff)

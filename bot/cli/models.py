@@ -13,7 +13,7 @@ import click
 from bot.cli.common import fail, migrate, operator, quiet_rasa
 from bot.cli.content import build
 from bot.cli.training import train_live_model
-from bot.settings import PROJECT_ROOT
+from bot.settings import shown_path
 
 
 @click.command("build-spacy")
@@ -25,7 +25,7 @@ def build_spacy(force: bool) -> None:
     if pipeline_is_built() and not force:
         click.echo("spaCy pipeline: up to date")
         return
-    click.echo(f"spaCy pipeline: built {build_spacy_pipeline().relative_to(PROJECT_ROOT)}")
+    click.echo(f"spaCy pipeline: built {shown_path(build_spacy_pipeline())}")
 
 
 @click.command("build-encoder")
@@ -42,7 +42,7 @@ def build_encoder(force: bool) -> None:
         out = extract_encoder()
     except EncoderWeightsError as error:
         fail(f"sentence encoder: {error}")
-    click.echo(f"sentence encoder: checked and extracted {out.relative_to(PROJECT_ROOT)}")
+    click.echo(f"sentence encoder: checked and extracted {shown_path(out)}")
 
 
 @click.command()

@@ -74,22 +74,17 @@ def load_revisions(content_dir: Path) -> list[Revision]:
         return []
     try:
         rows = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-        return [
-            Revision(
-                int(row["revision"]),
-                as_date(row["recorded"]) or _bad_date(row),
-                str(row["sha256"]),
-                str(row["file"]),
-                tuple(row.get("changed_sections") or ()),
-            )
-            for row in rows
-        ]
+        return [_revision(row) for row in rows]
     except (yaml.YAMLError, KeyError, TypeError, ValueError) as error:
         raise ArticleError(f"{path}: cannot be read ({error})") from None
 
 
-def _bad_date(row: dict) -> dt.date:
-    raise ValueError(f"revision {row.get('revision')}: 'recorded' is not a date")
+def _revision(row: dict) -> Revision:
+    recorded = as_date(row["recorded"])
+    if recorded is None:
+        raise ValueError(f"revision {row['revision']}: 'recorded' is not a date")
+    changed = tuple(row.get("changed_sections") or ())
+    return Revision(int(row["revision"]), recorded, str(row["sha256"]), str(row["file"]), changed)
 
 
 def _write_revisions(content_dir: Path, revisions: list[Revision]) -> None:
@@ -180,10 +175,14 @@ def topics_to_review(content: Content, revisions: list[Revision]) -> dict[str, R
     return flagged
 
 
-def section_diff(content_dir: Path, revision: Revision, section: str) -> str:
-    """What `revision` changed in `section`, as a unified diff against the revision before."""
-    revisions = {r.number: r for r in load_revisions(content_dir)}
-    before = revisions.get(revision.number - 1)
+def section_diff(
+    content_dir: Path, revision: Revision, section: str, revisions: list[Revision] | None = None
+) -> str:
+    """What `revision` changed in `section`, as a unified diff against the revision before
+    (`revisions`: the recorded ones, when the caller has them already)."""
+    if revisions is None:
+        revisions = load_revisions(content_dir)
+    before = next((r for r in revisions if r.number == revision.number - 1), None)
 
     def text_of(r: Revision | None) -> list[str]:
         if r is None:
@@ -221,7 +220,7 @@ def article_state(content_dir: Path) -> tuple[Revision | None, dict[str, ReviewF
         topic_id: ReviewFlag(
             revision,
             sections[topic_id],
-            section_diff(content_dir, revision, sections[topic_id]),
+            section_diff(content_dir, revision, sections[topic_id], revisions),
         )
         for topic_id, revision in topics_to_review(content, revisions).items()
     }
