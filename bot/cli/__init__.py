@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import content, desk, models, ops, staff
+from bot.cli import content, desk, models, ops, signoff, staff
 from bot.cli.common import fail
 from bot.settings import SettingsError, get_settings
 
@@ -42,6 +42,7 @@ def _add_commands(group: click.Group) -> None:
         staff.staff,
         content.inbox,
         content.article,
+        signoff.signoff,
     ):
         group.add_command(command)
 

@@ -30,8 +30,23 @@ def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _LiteralDumper.add_representer(str, _str_representer)
 
 
+FAQ_RESPONSE_PREFIX = "utter_faq/"
+CITATION_SEPARATOR = "\n\n"
+
+
 def faq_response_name(topic_id: str) -> str:
-    return f"utter_faq/{topic_id}"
+    return FAQ_RESPONSE_PREFIX + topic_id
+
+
+def faq_text(content: Content, topic) -> str:
+    """A topic's answer as visitors get it: the answer, then the line naming its source."""
+    return f"{topic.answer}{CITATION_SEPARATOR}{content.citation(topic)}"
+
+
+def split_faq_text(text: str) -> tuple[str, str]:
+    """(answer, source section) of a text made by faq_text."""
+    answer, _, citation = text.rpartition(CITATION_SEPARATOR)
+    return answer, citation.rpartition(" — ")[2].strip()
 
 
 # Messages that end in a yes/no question get buttons (labels from messages.yml); a click sends
@@ -48,8 +63,7 @@ YES_NO_MESSAGES = (
 def render_responses(content: Content) -> dict[str, list[dict]]:
     responses: dict[str, list[dict]] = {}
     for topic in content.topics:
-        text = f"{topic.answer}\n\n{content.citation(topic)}"
-        responses[faq_response_name(topic.id)] = [{"text": text}]
+        responses[faq_response_name(topic.id)] = [{"text": faq_text(content, topic)}]
     for key, response in MESSAGE_RESPONSES.items():
         responses[response] = [{"text": content.messages[key]}]
         if key in YES_NO_MESSAGES:

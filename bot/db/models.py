@@ -38,7 +38,8 @@ class UTCDateTime(sa.types.TypeDecorator):
 HANDOFF_REASONS = ("eligibility", "human_request", "crisis", "unanswered")
 URGENCIES = ("urgent", "normal")
 HANDOFF_STATUSES = ("open", "claimed", "resolved")
-ROLES = ("staff", "editor", "admin")
+# `clinician`: signs off the answers visitors see (bot/content/signoff.py); edits nothing.
+ROLES = ("staff", "editor", "admin", "clinician")
 VOTES = ("up", "down")
 SPEAKERS = ("user", "bot")
 BOOKING_STATUSES = ("booked", "cancelled", "done")

@@ -44,6 +44,19 @@ class PublishRefused(RegistryError):
         self.reasons = reasons
 
 
+class AwaitingSignoff(PublishRefused):
+    """The candidate would show visitors answers no clinician approved; `reasons` name them."""
+
+    def __init__(self, model: Path, unapproved: list) -> None:
+        RegistryError.__init__(
+            self,
+            f"{model.name} was not published: {len(unapproved)} of its answers await a "
+            "clinician's sign-off",
+        )
+        self.model = model
+        self.reasons = [str(answer) for answer in unapproved]
+
+
 class ServerError(RegistryError):
     """A Rasa server could not load the model; the live model is unchanged."""
 
@@ -140,17 +153,22 @@ def publish(
     questions_path: Path | None = None,
     settings: Settings | None = None,
 ) -> Change:
-    """Makes `model_path` the live model on every Rasa server, if it is no worse than the live
-    model on the evaluation set (bot/models/comparison.py). `override_reason` publishes a worse
-    model anyway (admins only: the caller checks the role); it goes to the audit log.
+    """Makes `model_path` the live model on every Rasa server, if every answer in it is its
+    topic's last clinician-approved text (bot/models/answer_signoff.py) and it is no worse than
+    the live model on the evaluation set (bot/models/comparison.py). `override_reason` publishes
+    anyway (admins only: the caller checks the role); it goes to the audit log.
 
     `comparison` is the live-vs-candidate comparison if the caller has one; otherwise a stored
     one is used, or the two models are compared now (about a minute).
     """
+    from bot.models.answer_signoff import unapproved_answers
     from bot.models.comparison import DEFAULT_QUESTIONS, comparison_for
 
     settings = settings or get_settings()
     model = check_model_file(model_path)
+    unapproved = unapproved_answers(model, settings.content_root / "content")
+    if unapproved and not override_reason:
+        raise AwaitingSignoff(model, unapproved)
     with _locked(settings):
         state = read_state(settings)
         history = live_history(settings, state)
@@ -170,16 +188,20 @@ def publish(
             first = {"model": _stored(settings, current), "at": _now(), "actor": ""}
             state["history"].append({**first, "action": "initial"})
         worse = comparison is not None and not comparison.verdict.no_worse
-        action = "model_published_override" if worse else "model_published"
+        overridden = worse or bool(unapproved)
+        action = "model_published_override" if overridden else "model_published"
         state["history"].append(
             {"model": _stored(settings, model), "at": _now(), "actor": actor, "action": action}
         )
         state["history"] = state["history"][-HISTORY_LIMIT:]
         _write_state(settings, state)
     detail = f"replaced {current.name if current else 'nothing'}"
+    if overridden:
+        detail += f"; published anyway: {override_reason}"
     if worse:
-        detail += f"; worse than the live model, published anyway: {override_reason}"
-        detail += "; " + " ".join(comparison.verdict.reasons)
+        detail += "; worse than the live model: " + " ".join(comparison.verdict.reasons)
+    if unapproved:
+        detail += "; answers awaiting sign-off: " + ", ".join(a.topic_id for a in unapproved)
     _audit(settings, actor, action, model.name, detail)
     return Change(model, current, servers)
 

@@ -1,7 +1,9 @@
 """A content editor closes the loop in a real browser (Debian's Chromium, driven by Playwright):
 a visitor's question the bot could not answer reaches the inbox, the editor adds it to a topic,
 retrains, reads the comparison with the live model, publishes, and the running Rasa server answers
-the same question with the new model, with no restart.
+the same question with the new model, with no restart. On the way, the editor also changes the
+bladder answer: publishing is refused until a clinician, who sees the change beside the article's
+section, approves it; a later change the clinician sends back never reaches visitors.
 
 Everything is real: the Rasa server (model API on, with a token, on loopback) and the action
 server as `kapbot serve` starts them, the web app on a loopback port, a real background training
@@ -24,7 +26,7 @@ from bot.models.store import live_model
 from bot.ops.runner import child_environment, process_specs
 from bot.settings import get_settings
 from tests.browser.conftest import running_site
-from tests.browser.test_widget_browser import serious_accessibility_violations
+from tests.browser.test_widget_browser import ask, open_widget, serious_accessibility_violations
 from tests.conftest import free_port
 from tests.project_copies import copy_project
 
@@ -33,6 +35,11 @@ pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery staple"
 # Before: the bot is unsure ("did you mean…" benefits or conditions). It is a cost question.
 QUESTION = "whats the damage for a full course"
+BLADDER_QUESTION = "Is ketamine bad for the bladder?"
+# The editor's first change to the bladder answer, which the clinician approves, and the second,
+# which the clinician sends back.
+APPROVED_ADDITION = "Tell the screening clinician about any bladder symptoms you already have."
+RETURNED_ADDITION = "Bladder problems never happen with KAP."
 TRAINING_TIMEOUT_MS = 15 * 60_000
 
 
@@ -68,6 +75,7 @@ def editor_site(tmp_path_factory, model_path):
         with session_scope(settings.database_url) as session:
             create_user(session, "erin", PASSWORD, "editor")
             create_user(session, "sam", PASSWORD, "staff")
+            create_user(session, "cleo", PASSWORD, "clinician")
         env = {**child_environment(settings), **variables}
         # As `kapbot serve` starts them: the live model, and Rasa's model API with its token.
         specs = process_specs(settings, live_model(settings), settings.rasa_api_token)
@@ -91,6 +99,19 @@ def ask_rasa(rasa_url: str, text: str) -> str:
         if not any(message.get("custom", {}).get("unavailable") for message in messages):
             return "\n".join(message.get("text", "") for message in messages)
     pytest.fail(f"Rasa did not answer {text!r}: {messages}")
+
+
+def edit_answer(page, label: str, answer: str) -> str:
+    """Saves a new answer for the topic called `label` through the editor's form."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name="Content", exact=True).click()
+    page.get_by_role("link", name=label).click()
+    page.get_by_label("Answer", exact=True).fill(answer)
+    page.get_by_role("button", name="Check and save").click()
+    expect(page.locator(".flash.success", has_text="Saved")).to_be_visible(timeout=60_000)
+    expect(page.locator("#signoff-state")).to_contain_text("awaiting sign-off")
+    return answer
 
 
 def sign_in(page, base: str, username: str) -> None:
@@ -167,6 +188,11 @@ def test_inbox_to_published_model(editor_site, page, screenshots):
     expect(page.locator("tr.inbox-item").filter(has_text=QUESTION)).to_have_count(0)
     assert QUESTION in ContentProject(project).get_topic("cost").examples
 
+    # The editor also adds a sentence to the bladder answer: a change a clinician must approve.
+    bladder = ContentProject(project).get_topic("bladder")
+    approved_text = edit_answer(page, bladder.label, f"{bladder.answer} {APPROVED_ADDITION}")
+    assert APPROVED_ADDITION not in ask_rasa(rasa_url, BLADDER_QUESTION)
+
     # Retrain: progress while it runs, then the comparison with the live model.
     page.get_by_role("link", name="Retrain and publish").click()
     page.get_by_role("button", name="Retrain now").click()
@@ -180,6 +206,29 @@ def test_inbox_to_published_model(editor_site, page, screenshots):
     assert page.locator("#candidate-confusion").evaluate("img => img.naturalWidth") > 300
     page.screenshot(path=str(screenshots / "content-comparison.png"), full_page=True)
     assert serious_accessibility_violations(page) == []
+
+    # Refused: the bladder answer awaits a clinician's sign-off.
+    page.get_by_role("button", name="Publish this model").click()
+    refusal = page.locator(".flash.error", has_text="await a clinician's sign-off")
+    expect(refusal).to_be_visible(timeout=120_000)
+    expect(refusal).to_contain_text("bladder")
+    assert live_model() == live_before
+
+    # The clinician sees the change next to the article's section, and approves it.
+    clinician = page.context.browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(clinician, base, "cleo")
+    clinician.get_by_role("link", name="Content", exact=True).click()
+    expect(clinician.locator("#signoff-summary")).to_contain_text("1 answer awaiting")
+    clinician.locator("#topic-bladder").get_by_role("link", name="Review and decide").click()
+    expect(clinician.locator("#answer-diff ins")).to_have_text(APPROVED_ADDITION)
+    expect(clinician.locator("#article-section")).to_contain_text("bladder")
+    clinician.screenshot(path=str(screenshots / "content-signoff.png"), full_page=True)
+    assert serious_accessibility_violations(clinician) == []
+    clinician.get_by_role("button", name="Approve this answer").click()
+    expect(clinician.locator(".flash.success", has_text="Approved.")).to_be_visible()
+    expect(clinician.locator("#signoff-summary")).to_have_text(
+        "Every answer is signed off by a clinician."
+    )
 
     page.get_by_role("button", name="Publish this model").click()
     # The page's verdict also says "can be published": wait for the flash of the next page.
@@ -196,6 +245,31 @@ def test_inbox_to_published_model(editor_site, page, screenshots):
     ).json()
     assert status["model_file"].endswith(live_after.name)
     assert first_words in ask_rasa(rasa_url, QUESTION)
+    # The widget shows the approved bladder text.
+    visitor = page.context.browser.new_page()
+    open_widget(visitor, base)
+    ask(visitor, BLADDER_QUESTION)
+    log = visitor.get_by_role("log", name="Conversation")
+    expect(log).to_contain_text(APPROVED_ADDITION, timeout=60_000)
+
+    # A second change, which the clinician sends back: the editor sees why, visitors keep the
+    # approved text.
+    edit_answer(page, bladder.label, f"{approved_text} {RETURNED_ADDITION}")
+    clinician.goto(f"{base}/staff/content/signoff/bladder")
+    expect(clinician.locator("#answer-diff ins")).to_have_text(RETURNED_ADDITION)
+    clinician.get_by_label("What should change?").fill("Not true: say what the article says.")
+    clinician.get_by_role("button", name="Request changes").click()
+    expect(clinician.locator(".flash.success", has_text="Changes requested.")).to_be_visible()
+    page.goto(f"{base}/staff/content/topics/bladder")
+    expect(page.locator("#change-request")).to_contain_text("Not true: say what the article says.")
+    assert live_model() == live_after
+    ask(visitor, BLADDER_QUESTION)
+    expect(visitor.locator(".kapw-bot").filter(has_text=APPROVED_ADDITION)).to_have_count(
+        2, timeout=60_000
+    )
+    expect(log).not_to_contain_text(RETURNED_ADDITION)
+    assert RETURNED_ADDITION not in ask_rasa(rasa_url, BLADDER_QUESTION)
+    page.goto(f"{base}/staff/content/training")
 
     # And one click brings the previous model back.
     page.get_by_role("button", name=f"Roll back to {live_before.name}").click()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -55,10 +56,13 @@ def lifecycle(model_path, worse_candidate_run, settings_for_module):
 @pytest.fixture(scope="module")
 def settings_for_module(tmp_path_factory):
     from bot.settings import settings_from_env
+    from tests.project_copies import copy_project
 
     folder = tmp_path_factory.mktemp("lifecycle")
     port = free_port()
     env = {
+        # Every answer signed off: these tests are about the comparison and the servers.
+        "KAPBOT_CONTENT_ROOT": str(copy_project(folder / "project")),
         "KAPBOT_VAR_DIR": str(folder / "var"),
         "MODEL_DIR": str(folder / "models"),
         "DATABASE_URL": f"sqlite:///{folder / 'kapbot.db'}",
@@ -142,6 +146,33 @@ def test_compare_of_a_missing_or_broken_model_exits_2(worse_candidate_run, model
     corrupt = kapbot(env, "compare", run.candidate, str(broken), str(QUESTIONS))
     assert corrupt.returncode == 2
     assert "not a trained model" in corrupt.stderr
+
+
+def test_a_candidate_with_answers_no_clinician_approved_is_refused_naming_them(
+    lifecycle, worse_candidate_model, model_path, settings_for_module, tmp_path
+):
+    from tests.project_copies import copy_project
+
+    _settings, env = settings_for_module
+    unsigned = copy_project(tmp_path / "unsigned", signed_off=False)
+    half = copy_project(tmp_path / "half")
+    ledger = half / "content" / "signoffs" / "answers.yml"
+    entries = yaml.safe_load(ledger.read_text(encoding="utf-8"))
+    del entries["topics"]["bladder"], entries["topics"]["cost"]
+    ledger.write_text(yaml.safe_dump(entries), encoding="utf-8")
+
+    for root, named in ((unsigned, {"bladder", "cost", "safety"}), (half, {"bladder", "cost"})):
+        result = kapbot(
+            {**env, "KAPBOT_CONTENT_ROOT": str(root)}, "publish", str(worse_candidate_model)
+        )
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "await a clinician's sign-off" in result.stderr
+        listed = set(re.findall(r"^  - (\w+) \(", result.stderr, re.M))
+        assert named <= listed
+        if root == half:
+            assert listed == named
+    assert status(lifecycle).json()["model_file"] == model_path.name
+    assert not (lifecycle.model_dir / "registry.json").exists()
 
 
 def test_worse_candidate_is_refused_with_the_reason_and_nothing_changes(

@@ -1,12 +1,22 @@
 """The staff console's blueprint, put together: the sign-in check, headers and error pages of
 bot/web/staff/access.py, the routes of each page's module, the template filters, and the content
-editors' blueprint nested in it (which the sign-in check then covers as well)."""
+editors' and the clinicians' sign-off blueprints nested in it (which the
+sign-in check then covers as well)."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-from bot.web.staff import access, accounts, audit_log, auth, bookings, content, handoffs
+from bot.web.staff import (
+    access,
+    accounts,
+    audit_log,
+    auth,
+    bookings,
+    content,
+    handoffs,
+    signoff,
+)
 from bot.web.staff.pages import TEMPLATE_FILTERS
 
 
@@ -24,4 +34,5 @@ def create_blueprint() -> Blueprint:
     for pages in (auth, handoffs, bookings, audit_log, accounts):
         pages.add_routes(staff)
     staff.register_blueprint(content.blueprint)
+    staff.register_blueprint(signoff.blueprint)
     return staff

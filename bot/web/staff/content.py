@@ -28,6 +28,7 @@ from flask import (
 
 from bot.content import editing
 from bot.content.article import ArticleError, article_state
+from bot.content.signoff import SignoffError, signoff_states
 from bot.conversations import inbox as review_inbox
 from bot.conversations.answer_feedback import FeedbackCount, feedback_by_topic
 from bot.desk import audit
@@ -55,15 +56,17 @@ def editors_only(view):
 
 
 @blueprint.get("")
-@editors_only
+@require_role(*EDITOR_ROLES, "clinician")
 def topics():
     with database() as db:
         feedback = feedback_by_topic(db)
+    content_dir = editing.project().files.content_dir
     try:
-        revision, article_flags = article_state(editing.project().files.content_dir)
-    except ArticleError as error:
-        flash(f"The article's revisions cannot be read: {error}", "error")
-        revision, article_flags = None, {}
+        revision, article_flags = article_state(content_dir)
+        signoffs = signoff_states(content_dir)
+    except (ArticleError, SignoffError) as error:
+        flash(f"The article's revisions or the sign-offs cannot be read: {error}", "error")
+        revision, article_flags, signoffs = None, {}, {}
     return render_template(
         "staff/content/topics.html",
         topics=editing.list_topics(),
@@ -71,6 +74,10 @@ def topics():
         no_feedback=FeedbackCount(),
         article_revision=revision,
         article_flags=article_flags,
+        signoffs=signoffs,
+        awaiting=[state for state in signoffs.values() if not state.approved],
+        may_edit=me().role in EDITOR_ROLES,
+        may_decide=me().role == "clinician",
         section="topics",
     )
 
@@ -104,6 +111,15 @@ def _form_from_topic(topic) -> dict[str, str]:
     }
 
 
+def _signoff_state(topic_id: str | None):
+    if topic_id is None:
+        return None
+    try:
+        return signoff_states(editing.project().files.content_dir).get(topic_id)
+    except SignoffError:
+        return None
+
+
 def _render_topic_form(topic_id, form, errors, problems, status=200):
     return (
         render_template(
@@ -113,6 +129,7 @@ def _render_topic_form(topic_id, form, errors, problems, status=200):
             errors=errors,
             problems=problems,
             sections=editing.source_sections(),
+            signoff=_signoff_state(topic_id),
             section="topics",
         ),
         status,
@@ -158,7 +175,8 @@ def _topic_form(topic_id: str | None):
         )
     flash(
         f"Saved “{' '.join(form['label'].split())}”. "
-        "Visitors get the change after you retrain and publish.",
+        "Visitors get the change after you retrain and publish (a new answer text once a "
+        "clinician approves it).",
         "success",
     )
     for warning in result.warnings:
@@ -324,6 +342,13 @@ def training_publish(run_id: str):
         model_registry.publish(
             Path(run.candidate), me().username, override_reason=override, comparison=comparison
         )
+    except model_registry.AwaitingSignoff as error:
+        flash(
+            "Not published: these answers await a clinician's sign-off: "
+            + "; ".join(error.reasons),
+            "error",
+        )
+        return redirect(back)
     except model_registry.PublishRefused as error:
         flash(
             "Not published: the candidate is worse than the live model. " + " ".join(error.reasons),

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher, profiles
 
+from tests.project_copies import copy_project
+
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch):
@@ -20,3 +22,16 @@ def fast_password_hashing(monkeypatch):
     staff_accounts._dummy_hash.cache_clear()
     yield
     staff_accounts._dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def project(tmp_path, environment, database_url):
+    """A scratch copy of the project (every answer signed off) that the web app edits, with
+    this test's database and var/."""
+    root = copy_project(tmp_path / "project")
+    environment(
+        KAPBOT_CONTENT_ROOT=str(root),
+        KAPBOT_VAR_DIR=str(tmp_path / "var"),
+        DATABASE_URL=database_url,
+    )
+    return root

@@ -26,17 +26,6 @@ LONG_ANSWER = " ".join(["Ketamine is given in a calm clinic room with staff near
 
 
 @pytest.fixture
-def project(tmp_path, environment, database_url):
-    root = copy_project(tmp_path / "project")
-    environment(
-        KAPBOT_CONTENT_ROOT=str(root),
-        KAPBOT_VAR_DIR=str(tmp_path / "var"),
-        DATABASE_URL=database_url,
-    )
-    return root
-
-
-@pytest.fixture
 def client(project, database_url):
     with session_scope(database_url) as session:
         create_user(session, "sam", PASSWORD, "staff")

@@ -30,7 +30,7 @@ from tests.integration.web.test_staff_console import (
     sign_in,
 )
 
-USERS = {"staff": "alice", "editor": "erin", "admin": "adam"}
+USERS = {"staff": "alice", "editor": "erin", "admin": "adam", "clinician": "cleo"}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 # JSON endpoints for the visitor's browser, with no session to abuse (exempt from CSRF).
 VISITOR_APIS = {"/api/chat", "/api/feedback", "/api/conversations/delete"}
