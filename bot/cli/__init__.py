@@ -42,6 +42,7 @@ def _add_commands(group: click.Group) -> None:
         staff.staff,
         content.inbox,
         content.article,
+        content.gaps,
         signoff.signoff,
     ):
         group.add_command(command)

@@ -192,3 +192,50 @@ def _echo_topics_to_review(content_dir: Path, diff: bool = False) -> None:
         click.echo(f"  {topic_id}: “{flag.section}” changed in revision {flag.revision.number}")
         if diff:
             click.echo(flag.diff)
+
+
+@click.command()
+@click.option(
+    "--since",
+    "days",
+    type=click.IntRange(1, 365),
+    default=30,
+    show_default=True,
+    metavar="DAYS",
+    help="The period: the last DAYS days.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--chart", type=click.Path(dir_okay=False, path_type=Path), help="Write the weekly chart PNG."
+)
+def gaps(days: int, as_json: bool, chart: Path | None) -> None:
+    """What visitors asked over the last DAYS days that the bot did not answer well, grouped into
+    themes (with the nearest topic, or "new topic?"), and answer health per week. Texts are
+    masked."""
+    from bot.conversations.answer_health import health_chart_png
+    from bot.conversations.gaps import gap_report, report_dict
+    from bot.db.session import session_scope
+
+    require_latest_schema()
+    with session_scope() as session:
+        report = gap_report(session, days)
+    if chart:
+        chart.write_bytes(health_chart_png(report.weeks))
+    if as_json:
+        click.echo(json.dumps(report_dict(report), ensure_ascii=False))
+        return
+    counts = report.kind_counts()
+    click.echo(
+        f"{report.questions} questions in the last {days} days: {counts['not answered']} not "
+        f"answered, {counts['not helpful']} marked not helpful, "
+        f"{counts['asked again']} asked again."
+    )
+    for number, theme in enumerate(report.themes, start=1):
+        near = "new topic?" if theme.new_topic else f"nearest topic {theme.nearest_topic}"
+        kinds = ", ".join(f"{n} {kind}" for kind, n in theme.kind_counts().items() if n)
+        click.echo(f"{number}. {theme.size} messages ({kinds}); {near}")
+        for text in theme.examples:
+            click.echo(f"     “{text}”")
+    rows = [("week", "answered", "did you mean", "not answered", "not helpful")]
+    rows += [(w.week.isoformat(), *map(str, w.values())) for w in report.weeks]
+    print_table(rows)

@@ -18,12 +18,16 @@ class FeedbackCount:
     down: int = 0
 
 
-def feedback_by_topic(session: Session) -> dict[str, FeedbackCount]:
-    rows = session.execute(
-        sa.select(AnswerFeedback.topic, AnswerFeedback.vote, sa.func.count()).group_by(
-            AnswerFeedback.topic, AnswerFeedback.vote
-        )
-    ).all()
+def feedback_by_topic(
+    session: Session, since: dt.datetime | None = None
+) -> dict[str, FeedbackCount]:
+    """Votes per topic, all of them or those cast since `since`."""
+    query = sa.select(AnswerFeedback.topic, AnswerFeedback.vote, sa.func.count()).group_by(
+        AnswerFeedback.topic, AnswerFeedback.vote
+    )
+    if since is not None:
+        query = query.where(AnswerFeedback.at >= since)
+    rows = session.execute(query).all()
     votes: dict[str, dict[str, int]] = {}
     for topic, vote, count in rows:
         votes.setdefault(topic, {})[vote] = count

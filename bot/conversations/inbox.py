@@ -11,7 +11,8 @@ DATABASE_URL as the project's tables). A visitor message is in the inbox when
   (bot/conversations/follow_ups.py), or
 - the visitor marked the answer to it not helpful (👎, kap_answer_feedback), or
 - it was passed to the care team because the article does not cover it (a handoff with reason
-  `unanswered`; listed from the handoff itself if the conversation is gone).
+  `unanswered`; listed from the handoff itself if the conversation is gone), or
+- an editor sent it here from the gap report (bot/conversations/gaps.py; kap_inbox_requests).
 Confident errors reach the editors this way too. A message listed for several reasons is one
 entry with all of them. Button clicks and answers to a form's questions (a name, a phone
 number) are not questions and never appear. Personal details are masked (bot/desk/masking.py) before
@@ -24,9 +25,6 @@ entries themselves in bot/conversations/inbox_entries.py.
 """
 
 from __future__ import annotations
-
-import json
-from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -41,42 +39,16 @@ from bot.conversations.inbox_entries import (
     handoff_item,
     message_key,
 )
-from bot.db.models import Handoff, InboxDecision, utc_now
+from bot.db.models import Handoff, InboxDecision, InboxRequest, utc_now
+from bot.db.rasa_events import EVENTS, conversation_events, conversations, has_events
 from bot.desk import audit
 from bot.desk.masking import mask
 from bot.models.tuning import configured_thresholds
 from bot.settings import get_settings
 
-# Rasa's SQLTrackerStore table (rasa/core/tracker_store.py), read only.
-EVENTS = sa.table(
-    "events",
-    sa.column("id", sa.Integer),
-    sa.column("sender_id", sa.String),
-    sa.column("type_name", sa.String),
-    sa.column("timestamp", sa.Float),
-    sa.column("data", sa.Text),
-)
-
 
 class InboxError(ValueError):
     """A decision that cannot be made; the message says why in plain words."""
-
-
-def _conversations(session: Session) -> Iterator[tuple[str, float]]:
-    """(sender_id, time of its last event), most recently active first."""
-    last = sa.func.max(EVENTS.c.timestamp).label("last")
-    query = sa.select(EVENTS.c.sender_id, last).group_by(EVENTS.c.sender_id).order_by(last.desc())
-    for sender_id, when in session.execute(query):
-        yield sender_id, float(when or 0.0)
-
-
-def _events(session: Session, sender_id: str) -> list[dict]:
-    query = (
-        sa.select(EVENTS.c.data)
-        .where(EVENTS.c.sender_id == sender_id)
-        .order_by(EVENTS.c.timestamp, EVENTS.c.id)
-    )
-    return [json.loads(data) for (data,) in session.execute(query)]
 
 
 def _decided_keys(session: Session) -> set[str]:
@@ -92,7 +64,33 @@ def _unanswered_handoffs(session: Session) -> dict[str, list[Handoff]]:
     return found
 
 
-class _Sources:
+def _requested_from_gaps(session: Session) -> dict[str, set[float]]:
+    """Conversation id -> the times of its messages an editor sent here from the gap report."""
+    found: dict[str, set[float]] = {}
+    query = sa.select(InboxRequest.conversation_id, InboxRequest.message_timestamp)
+    for conversation_id, timestamp in session.execute(query):
+        found.setdefault(conversation_id, set()).add(float(timestamp))
+    return found
+
+
+def request_review(session: Session, conversation_id: str, timestamp: float, by: str) -> bool:
+    """Sends one visitor message (named by its conversation and time in the tracker store) to
+    the inbox, unless it was sent already; True when it was added. The audit entry is the
+    caller's: one per batch the editor sent."""
+    key = message_key(conversation_id, timestamp)
+    exists = session.execute(sa.select(InboxRequest.id).where(InboxRequest.key == key)).first()
+    if exists:
+        return False
+    session.add(
+        InboxRequest(
+            key=key, conversation_id=conversation_id, message_timestamp=timestamp, requested_by=by
+        )
+    )
+    session.flush()
+    return True
+
+
+class InboxSources:
     """What the inbox reads besides the tracker store, read once per listing."""
 
     def __init__(self, session: Session) -> None:
@@ -101,6 +99,7 @@ class _Sources:
         self.thresholds = configured_thresholds(settings.content_root / "config.yml")
         self.down_votes = down_votes(session)
         self.handoffs = _unanswered_handoffs(session)
+        self.requested = _requested_from_gaps(session)
 
     def items(self, sender_id: str, events: list[dict]) -> list[InboxItem]:
         return conversation_items(
@@ -110,6 +109,7 @@ class _Sources:
             self.region,
             down_votes=self.down_votes.get(sender_id, []),
             handoffs=self.handoffs.get(sender_id, []),
+            requested=self.requested.get(sender_id, ()),
         )
 
     def orphan_handoff_items(self, senders_with_events: set[str]) -> list[InboxItem]:
@@ -123,27 +123,23 @@ class _Sources:
         ]
 
 
-def _has_events(session: Session) -> bool:
-    return sa.inspect(session.connection()).has_table("events")
-
-
 def inbox_messages(session: Session, limit: int = 100) -> list[InboxItem]:
     """Undecided inbox messages, newest first, at most `limit`."""
     decided = _decided_keys(session)
-    sources = _Sources(session)
-    conversations = list(_conversations(session)) if _has_events(session) else []
+    sources = InboxSources(session)
+    active = list(conversations(session)) if has_events(session) else []
     found = [
         item
-        for item in sources.orphan_handoff_items({sender for sender, _ in conversations})
+        for item in sources.orphan_handoff_items({sender for sender, _ in active})
         if item.key not in decided
     ]
     found.sort(key=lambda item: item.received_at, reverse=True)
-    for sender_id, last in conversations:
+    for sender_id, last in active:
         # Conversations come most recently active first: once `limit` messages are newer than
         # everything a conversation can hold, the rest cannot make the list.
         if len(found) >= limit and found[limit - 1].received_at.timestamp() > last:
             break
-        items = sources.items(sender_id, _events(session, sender_id))
+        items = sources.items(sender_id, conversation_events(session, sender_id))
         found += [item for item in items if item.key not in decided]
         found.sort(key=lambda item: item.received_at, reverse=True)
     return found[:limit]
@@ -157,9 +153,9 @@ def find_item(session: Session, key: str) -> InboxItem | None:
     """The inbox message with this key, if it is (still) in the tracker store (or, for an
     `unanswered` handoff whose conversation is gone, in the handoffs), decided or not. Only the
     conversation that holds it is read."""
-    sources = _Sources(session)
+    sources = InboxSources(session)
     senders: set[str] = set()
-    if _has_events(session):
+    if has_events(session):
         messages = sa.select(EVENTS.c.sender_id, EVENTS.c.timestamp).where(
             EVENTS.c.type_name == "user"
         )
@@ -167,7 +163,7 @@ def find_item(session: Session, key: str) -> InboxItem | None:
             senders.add(sender_id)
             if message_key(sender_id, float(timestamp)) != key:
                 continue
-            items = sources.items(sender_id, _events(session, sender_id))
+            items = sources.items(sender_id, conversation_events(session, sender_id))
             return next((item for item in items if item.key == key), None)
     return next((i for i in sources.orphan_handoff_items(senders) if i.key == key), None)
 

@@ -5,7 +5,7 @@ them, in its dict form."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from bot.content.buttons import clicked_topic
@@ -15,6 +15,7 @@ from bot.conversations import follow_ups
 from bot.conversations.inbox_entries import (
     HANDED_OVER,
     NOT_HELPFUL,
+    SENT_FROM_GAPS,
     UNANSWERED_REASON,
     Guess,
     InboxItem,
@@ -40,11 +41,11 @@ ANSWERS_WITHOUT_A_TOPIC = ("out_of_scope", "unanswered")
 FOLLOW_UP_SECONDS = 600
 
 
-def _topic_ranking(parse_data: dict) -> list[dict]:
+def topic_ranking(parse_data: dict) -> list[dict]:
     return ((parse_data.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("ranking") or []
 
 
-def _topic_of(item: dict) -> str:
+def topic_of(item: dict) -> str:
     return str(item.get("intent_response_key", "")).split("/", 1)[-1]
 
 
@@ -54,9 +55,9 @@ def best_guess(parse_data: dict) -> Guess | None:
     for intent in parse_data.get("intent_ranking") or []:
         name = intent.get("name")
         if name == FAQ_INTENT:
-            ranking = _topic_ranking(parse_data)
+            ranking = topic_ranking(parse_data)
             if ranking:
-                return Guess(_topic_of(ranking[0]), _confidence(ranking[0]))
+                return Guess(topic_of(ranking[0]), _confidence(ranking[0]))
         outcome = INTENT_OUTCOMES.get(name, name)
         if outcome in OUTCOMES:
             return Guess(outcome, _confidence(intent))
@@ -75,14 +76,14 @@ def _low_confidence(parse_data: dict, thresholds: Thresholds) -> float | None:
     if confidence < thresholds.intent:
         return confidence
     if intent.get("name") == FAQ_INTENT:
-        ranking = _topic_ranking(parse_data)
+        ranking = topic_ranking(parse_data)
         top = float(ranking[0].get("confidence") or 0.0) if ranking else 0.0
         if top < thresholds.topic:
             return top
     return None
 
 
-def _turn_end(events: list[dict], start: int) -> int:
+def turn_end(events: list[dict], start: int) -> int:
     """Index of the next visitor message after `start` (or the end)."""
     for index in range(start + 1, len(events)):
         if events[index].get("event") == "user":
@@ -102,7 +103,7 @@ def _answered_a_form(events: list[dict], index: int) -> bool:
     return False
 
 
-def _offered_did_you_mean(events: list[dict]) -> bool:
+def offered_did_you_mean(events: list[dict]) -> bool:
     for event in events:
         if event.get("event") == "action" and event.get("name") == DID_YOU_MEAN_ACTION:
             return True
@@ -112,7 +113,7 @@ def _offered_did_you_mean(events: list[dict]) -> bool:
     return False
 
 
-def _personal_details(events: list[dict]) -> dict[str, set[str]]:
+def personal_details(events: list[dict]) -> dict[str, set[str]]:
     """What the visitor gave the forms, as the slots held it after each turn (validated: a
     value the form rejected is replaced before the next message)."""
     found: dict[str, set[str]] = {"names": set(), "phones": set(), "emails": set()}
@@ -138,7 +139,7 @@ def _personal_details(events: list[dict]) -> dict[str, set[str]]:
     return found
 
 
-def _answer(events: list[dict]) -> str | None:
+def answer_outcome(events: list[dict]) -> str | None:
     """The outcome of the first bot message among `events` (one turn): a topic id or an
     outcome (bot/content/outcomes.py)."""
     for event in events:
@@ -149,7 +150,7 @@ def _answer(events: list[dict]) -> str | None:
     return None
 
 
-def _is_question(events: list[dict], index: int) -> bool:
+def is_question(events: list[dict], index: int) -> bool:
     """A visitor message typed as a question: not empty, not a /intent, not a "did you mean"
     button, not an answer to a form's question."""
     event = events[index]
@@ -159,11 +160,11 @@ def _is_question(events: list[dict], index: int) -> bool:
     return not _answered_a_form(events, index)
 
 
-def _chose_a_suggestion(events: list[dict], index: int) -> bool:
+def chose_a_suggestion(events: list[dict], index: int) -> bool:
     """The message at `index` is a "did you mean" button (its topic's label, clicked or typed)
     answering the suggestions of the turn before."""
     previous = max((i for i in range(index) if events[i].get("event") == "user"), default=None)
-    if previous is None or not _offered_did_you_mean(events[previous + 1 : index]):
+    if previous is None or not offered_did_you_mean(events[previous + 1 : index]):
         return False
     # current(): the labels of the bot's buttons, a published model's new topics included.
     return clicked_topic(str(events[index].get("text") or ""), current()) is not None
@@ -172,14 +173,14 @@ def _chose_a_suggestion(events: list[dict], index: int) -> bool:
 def _top_topic(parse_data: dict) -> str | None:
     if (parse_data.get("intent") or {}).get("name") != FAQ_INTENT:
         return None
-    ranking = _topic_ranking(parse_data)
-    return _topic_of(ranking[0]) if ranking else None
+    ranking = topic_ranking(parse_data)
+    return topic_of(ranking[0]) if ranking else None
 
 
 def _doubted_answer(events: list[dict], index: int, end: int) -> tuple[str, str] | None:
     """(answer, why) when the bot answered the question at `index` confidently (a topic, or
     that it cannot answer) and the visitor's next message, at once, casts doubt on it."""
-    answer = _answer(events[index + 1 : end])
+    answer = answer_outcome(events[index + 1 : end])
     if answer is None or not (is_topic(answer, OUTCOMES) or answer in ANSWERS_WITHOUT_A_TOPIC):
         return None
     if end >= len(events):
@@ -209,14 +210,14 @@ def _question_answered_with(events: list[dict], topic: str, before: float) -> in
     for index, event in enumerate(events):
         if event.get("event") != "user":
             continue
-        if _answer(events[index + 1 : _turn_end(events, index)]) != topic:
+        if answer_outcome(events[index + 1 : turn_end(events, index)]) != topic:
             continue
         latest = index
         if float(event.get("timestamp") or 0) <= before:
             latest_before = index
     found = latest_before if latest_before is not None else latest
     # A "did you mean" button click: the question is the message it answered.
-    if found is not None and _chose_a_suggestion(events, found):
+    if found is not None and chose_a_suggestion(events, found):
         earlier = [i for i in range(found) if events[i].get("event") == "user"]
         found = earlier[-1] if earlier else found
     return found
@@ -242,10 +243,12 @@ def conversation_items(
     *,
     down_votes: list[tuple[str, dt.datetime]] = (),
     handoffs: list[Handoff] = (),
+    requested: Collection[float] = (),
 ) -> list[InboxItem]:
     """The inbox messages of one conversation (its events in order, Rasa's dict form), with
-    its 👎 votes as (topic, time) and its `unanswered` handoffs."""
-    details = _personal_details(events)
+    its 👎 votes as (topic, time), its `unanswered` handoffs and the times of the messages an
+    editor sent to the inbox from the gap report."""
+    details = personal_details(events)
     found: dict[int, tuple[list[str], Guess | None]] = {}  # event index -> (reasons, guess)
 
     def add(index: int, reason: str, guess: Guess | None) -> None:
@@ -256,9 +259,9 @@ def conversation_items(
     for index, (reason, guess) in _unsure_messages(events, thresholds):
         add(index, reason, guess)
     for index, event in enumerate(events):
-        if not _is_question(events, index) or _chose_a_suggestion(events, index):
+        if not is_question(events, index) or chose_a_suggestion(events, index):
             continue
-        doubted = _doubted_answer(events, index, _turn_end(events, index))
+        doubted = _doubted_answer(events, index, turn_end(events, index))
         if doubted:
             answer, why = doubted
             topic = _topic_confidence(event.get("parse_data") or {}, answer)
@@ -272,6 +275,10 @@ def conversation_items(
         index = _handed_over_question(events, handoff)
         if index is not None:
             add(index, HANDED_OVER, Guess(UNANSWERED_REASON, None))
+    wanted = set(requested)
+    for index, event in enumerate(events):
+        if event.get("event") == "user" and float(event.get("timestamp") or 0) in wanted:
+            add(index, SENT_FROM_GAPS, best_guess(event.get("parse_data") or {}))
 
     items = []
     for index in sorted(found):
@@ -291,7 +298,7 @@ def conversation_items(
 
 
 def _topic_confidence(parse_data: dict, topic: str) -> float | None:
-    ranked = {_topic_of(i): _confidence(i) for i in _topic_ranking(parse_data)}
+    ranked = {topic_of(i): _confidence(i) for i in topic_ranking(parse_data)}
     if topic in ranked:
         return ranked[topic]
     return _confidence(parse_data.get("intent") or {})
@@ -302,16 +309,16 @@ def _unsure_messages(
 ) -> Iterator[tuple[int, tuple[str, Guess | None]]]:
     """(index, (reason, guess)) of the messages the bot was unsure about."""
     for index, event in enumerate(events):
-        if not _is_question(events, index):
+        if not is_question(events, index):
             continue
         parse_data = event.get("parse_data") or {}
         guess = best_guess(parse_data)
-        end = _turn_end(events, index)
-        if _offered_did_you_mean(events[index + 1 : end]):
+        end = turn_end(events, index)
+        if offered_did_you_mean(events[index + 1 : end]):
             # The bot's suggestions were the likeliest topics, whatever the intent ranking says.
-            ranking = _topic_ranking(parse_data)
+            ranking = topic_ranking(parse_data)
             if ranking:
-                guess = Guess(_topic_of(ranking[0]), _confidence(ranking[0]))
+                guess = Guess(topic_of(ranking[0]), _confidence(ranking[0]))
             following = events[end] if end < len(events) else None
             # A "did you mean" button sends its topic's label (bot/content/buttons.py).
             chosen = clicked_topic(str((following or {}).get("text") or ""), current())
@@ -326,7 +333,7 @@ def _unsure_messages(
                 reason = "did-you-mean not taken"
             elif chosen:
                 topic = chosen
-                ranked = {_topic_of(i): _confidence(i) for i in _topic_ranking(parse_data)}
+                ranked = {topic_of(i): _confidence(i) for i in topic_ranking(parse_data)}
                 reason, guess = (
                     f"fallback; the visitor chose {topic}",
                     Guess(topic, ranked.get(topic)),

@@ -15,6 +15,7 @@ from bot.desk.masking import mask
 UNANSWERED_REASON = "unanswered"  # the handoff reason of a question the article does not cover
 NOT_HELPFUL = "marked not helpful (👎)"
 HANDED_OVER = "not covered by the article; passed to the care team"
+SENT_FROM_GAPS = "sent from the gap report"
 
 
 @dataclass(frozen=True)

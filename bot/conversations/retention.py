@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.db.models import Booking, Handoff, HandoffNote, TranscriptTurn, utc_now
-from bot.desk.handoffs import TRACKER_EVENTS
+from bot.db.rasa_events import has_events
 
 MIN_DAYS = 7
 # Bulk deletes: the session cannot evaluate the conditions in Python, so it is not synchronised
@@ -101,7 +101,7 @@ def _purge_conversations(session: Session, cutoff: dt.datetime) -> tuple[int, in
     Rasa a tracker without its session start and slots. One DELETE, whose "nothing newer"
     condition is checked as it deletes: a message the visitor writes while the purge runs keeps
     the conversation."""
-    if not sa.inspect(session.connection()).has_table(TRACKER_EVENTS.name):
+    if not has_events(session):
         return 0, 0
     # Written out: SQLAlchemy 1.4 (Rasa's pin) compiles no RETURNING for SQLite, which has had it
     # since 3.35.

@@ -254,6 +254,21 @@ class AnswerFeedback(Base):
 INBOX_DECISIONS = ("assigned", "dismissed")
 
 
+class InboxRequest(Base):
+    """A visitor message an editor sent to the review inbox from the gap report
+    (bot/conversations/gaps.py), for labelling: named by its conversation and its time in the
+    tracker store, so this table holds no visitor text either."""
+
+    __tablename__ = "kap_inbox_requests"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    key = sa.Column(sa.String(64), nullable=False, unique=True)
+    conversation_id = sa.Column(sa.String(255), nullable=False, index=True)
+    message_timestamp = sa.Column(sa.Float, nullable=False)
+    requested_by = sa.Column(sa.String(64), nullable=False)
+    requested_at = sa.Column(UTCDateTime(), nullable=False, default=utc_now)
+
+
 class InboxDecision(Base):
     """What an editor decided about one visitor message in the review inbox
     (bot/conversations/inbox.py): it

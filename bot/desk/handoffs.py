@@ -23,6 +23,7 @@ from bot.db.models import (
     HandoffNote,
     utc_now,
 )
+from bot.db.rasa_events import EVENTS, has_events
 from bot.desk.aware_times import require_aware
 
 _NOTE_LIMIT = 4000
@@ -132,21 +133,13 @@ def add_note(session: Session, handoff: Handoff, author: str, text: str) -> Hand
     return note
 
 
-# Rasa's SQL tracker store keeps every conversation in this table of the same database.
-TRACKER_EVENTS = sa.table(
-    "events", sa.column("timestamp", sa.Float), sa.column("sender_id", sa.String)
-)
-
-
 def delete_conversation(session: Session, conversation_id: str) -> int:
     """Deletes one conversation from the Rasa tracker store (everything the visitor typed,
     contact details the form collected included); returns how many events went. Hand-offs and
     bookings already made keep their own copy: the clinic has to act on them."""
-    if not sa.inspect(session.connection()).has_table("events"):
+    if not has_events(session):
         return 0
-    return session.execute(
-        sa.delete(TRACKER_EVENTS).where(TRACKER_EVENTS.c.sender_id == conversation_id)
-    ).rowcount
+    return session.execute(sa.delete(EVENTS).where(EVENTS.c.sender_id == conversation_id)).rowcount
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -27,6 +27,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.embedding_codec import PARSE_DATA_KEY, encode_embedding
 from bot.nlu.sentence_encoder import ENCODER_DIR, MAX_TOKENS, Encoded, SentenceEncoder
 from bot.settings import PROJECT_ROOT
 
@@ -95,10 +96,12 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
-        self._featurize([m for m in messages if m.get(TEXT)])
+        self._featurize([m for m in messages if m.get(TEXT)], keep_embedding=True)
         return messages
 
-    def _featurize(self, messages: list[Message]) -> None:
+    def _featurize(self, messages: list[Message], keep_embedding: bool = False) -> None:
+        """`keep_embedding`: also put the sentence embedding in the parse data, where the gap
+        report reads it from the tracker store (bot/nlu/embedding_codec.py)."""
         if not messages:
             return
         encoded = self._encoder().encode(
@@ -112,6 +115,8 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
                 attribute=TEXT,
                 message=message,
             )
+            if keep_embedding:
+                message.set(PARSE_DATA_KEY, encode_embedding(result.embedding), add_to_output=True)
 
 
 def token_features(tokens: list[Token], encoded: Encoded) -> np.ndarray:

@@ -188,6 +188,18 @@ def test_inbox_to_published_model(editor_site, page, screenshots):
     expect(page.locator("tr.inbox-item").filter(has_text=QUESTION)).to_have_count(0)
     assert QUESTION in ContentProject(project).get_topic("cost").examples
 
+    # The gap report shows the same question among what the bot could not answer.
+    page.get_by_role("link", name="Gap report").click()
+    expect(page.locator("#theme-table")).to_contain_text(QUESTION)
+    page.wait_for_function(
+        "() => { const chart = document.querySelector('#health-chart');"
+        " return chart.complete && chart.naturalWidth > 0; }",
+        timeout=60_000,
+    )
+    assert page.locator("#health-chart").evaluate("img => img.naturalWidth") == 800
+    page.screenshot(path=str(screenshots / "content-gaps.png"), full_page=True)
+    assert serious_accessibility_violations(page) == []
+
     # The editor also adds a sentence to the bladder answer: a change a clinician must approve.
     bladder = ContentProject(project).get_topic("bladder")
     approved_text = edit_answer(page, bladder.label, f"{bladder.answer} {APPROVED_ADDITION}")

@@ -1,6 +1,6 @@
 """The staff console's blueprint, put together: the sign-in check, headers and error pages of
 bot/web/staff/access.py, the routes of each page's module, the template filters, and the content
-editors' and the clinicians' sign-off blueprints nested in it (which the
+editors', the clinicians' sign-off and the gap report's blueprints nested in it (which the
 sign-in check then covers as well)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from bot.web.staff import (
     auth,
     bookings,
     content,
+    gaps,
     handoffs,
     signoff,
 )
@@ -35,4 +36,5 @@ def create_blueprint() -> Blueprint:
         pages.add_routes(staff)
     staff.register_blueprint(content.blueprint)
     staff.register_blueprint(signoff.blueprint)
+    staff.register_blueprint(gaps.blueprint)
     return staff

@@ -145,7 +145,10 @@ def _topic_form(topic_id: str | None):
         except KeyError:
             abort(404)
     if request.method == "GET":
-        return _render_topic_form(topic_id, _form_from_topic(topic), {}, [])
+        form = _form_from_topic(topic)
+        if new:  # from a gap report theme: its messages as the first examples
+            form["examples"] = "\n".join(request.args.getlist("example"))
+        return _render_topic_form(topic_id, form, {}, [])
 
     form = {name: request.form.get(name, "") for name in TOPIC_FIELDS}
     form["version"] = request.form.get("version", "")

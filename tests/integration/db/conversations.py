@@ -54,6 +54,16 @@ class Conversation:
         )
         return timestamp
 
+    def asks(self, text: str, parse_data: dict) -> float:
+        """The visitor's message with the parse data the real NLU gave it."""
+        timestamp = self._tick()
+        self.events.append(
+            UserUttered(
+                text, intent=parse_data.get("intent"), parse_data=parse_data, timestamp=timestamp
+            )
+        )
+        return timestamp
+
     def fills(self, slot: str, value) -> None:
         self.events.append(SlotSet(slot, value, timestamp=self._tick()))
 

@@ -180,6 +180,7 @@ def test_every_staff_route_refuses_anonymous_requests(app, client, database_url)
             "key": "x",
             "run_id": "x",
             "username": "alice",
+            "theme_key": "x",
             "what": "unlock",
         }
         assert set(rule.arguments) <= set(arguments) | {"side"}, f"new argument in {rule.rule}"
