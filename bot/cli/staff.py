@@ -85,7 +85,7 @@ reset_password = _account_command(
 
 @click.command("set-role")
 @click.argument("username")
-@click.argument("role", metavar="staff|editor|admin")
+@click.argument("role", metavar="staff|editor|admin|clinician")
 def set_role(username: str, role: str) -> None:
     """Give USERNAME another role; their sessions end, so the new role applies at once."""
     from bot.desk.staff_accounts import set_role as change_role
@@ -103,7 +103,9 @@ def staff() -> None:
 
 @staff.command("add")
 @click.argument("username")
-@click.option("--role", default="staff", show_default=True, help="staff, editor or admin.")
+@click.option(
+    "--role", default="staff", show_default=True, help="staff, editor, admin or clinician."
+)
 @click.option(
     "--password-stdin",
     is_flag=True,

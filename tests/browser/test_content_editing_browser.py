@@ -219,7 +219,8 @@ def test_inbox_to_published_model(editor_site, page, screenshots):
     page.screenshot(path=str(screenshots / "content-comparison.png"), full_page=True)
     assert serious_accessibility_violations(page) == []
 
-    # Refused: the bladder answer awaits a clinician's sign-off.
+    # Refused: the bladder answer awaits a clinician's sign-off, as the page says.
+    expect(page.locator("#awaiting-signoff")).to_contain_text("bladder")
     page.get_by_role("button", name="Publish this model").click()
     refusal = page.locator(".flash.error", has_text="await a clinician's sign-off")
     expect(refusal).to_be_visible(timeout=120_000)
@@ -242,6 +243,8 @@ def test_inbox_to_published_model(editor_site, page, screenshots):
         "Every answer is signed off by a clinician."
     )
 
+    page.reload()
+    expect(page.locator("#awaiting-signoff")).to_have_count(0)
     page.get_by_role("button", name="Publish this model").click()
     # The page's verdict also says "can be published": wait for the flash of the next page.
     expect(page.locator(".flash.success", has_text="Published. Visitors now get")).to_be_visible(

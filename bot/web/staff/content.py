@@ -39,6 +39,7 @@ from bot.models.comparison import Comparison, load_comparison
 from bot.models.store import NoModelError
 from bot.web.staff.access import require_role
 from bot.web.staff.pages import database, format_utc, me
+from bot.web.staff.signoff import candidate_awaiting_signoff
 
 EDITOR_ROLES = ("editor", "admin")
 TOPIC_FIELDS = ("id", "label", "answer", "source_section", "reviewed", "examples")
@@ -303,6 +304,7 @@ def training_run(run_id: str):
         still_comparable=bool(comparison and live and comparison.compares(live, run.candidate)),
         published=bool(live and run.candidate and live.resolve() == Path(run.candidate).resolve()),
         live=live,
+        awaiting_signoff=candidate_awaiting_signoff(run.candidate) if comparison else [],
         section="training",
     )
 

@@ -6,6 +6,8 @@ uses too; every decision goes to the audit log."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from bot.content import editing
@@ -25,6 +27,21 @@ READER_ROLES = ("editor", "admin", "clinician")
 
 # Its endpoints are staff.signoff.<view>, at /staff/content/signoff/...
 blueprint = Blueprint("signoff", __name__, url_prefix="/content/signoff")
+
+
+def candidate_awaiting_signoff(candidate: str | None) -> list:
+    """The answers in a trained candidate that publishing would refuse for want of a clinician's
+    sign-off (bot/models/answer_signoff.py), for the training run's page."""
+    from bot.models.answer_signoff import unapproved_answers
+    from bot.models.store import RegistryError
+
+    if not candidate or not Path(candidate).is_file():
+        return []
+    try:
+        return unapproved_answers(Path(candidate), _content_dir())
+    except RegistryError as error:
+        flash(f"The candidate's answers cannot be checked for sign-off: {error}.", "error")
+        return []
 
 
 def _content_dir():

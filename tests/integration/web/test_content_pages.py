@@ -257,6 +257,52 @@ def test_a_worse_candidate_is_refused_with_the_reason_shown(
     assert live_model() == models / model_path.name
 
 
+@pytest.mark.slow  # trains the worse candidate when its inputs changed
+def test_a_candidate_with_unapproved_answers_names_them_and_offers_only_an_admin_override(
+    worse_candidate_run, model_path, tmp_path, environment
+):
+    """The same candidate, with a project whose answers nobody has signed off (the
+    repository's state) but the bladder one."""
+    from bot.content.model import load_content
+    from bot.content.signoff import approve
+
+    run, run_settings = worse_candidate_run
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / model_path.name).symlink_to(model_path)
+    root = copy_project(tmp_path / "project", signed_off=False)
+    bladder = load_content(root / "content").topic("bladder")
+    approve(root / "content", "bladder", "dr.test", bladder.answer)
+    database_url = f"sqlite:///{tmp_path / 'kapbot.db'}"
+    environment(
+        KAPBOT_VAR_DIR=str(run_settings.var_dir),
+        MODEL_DIR=str(models),
+        DATABASE_URL=database_url,
+        KAPBOT_CONTENT_ROOT=str(root),
+    )
+    upgrade(database_url)
+    with session_scope(database_url) as session:
+        create_user(session, "erin", PASSWORD, "editor")
+        create_user(session, "adam", PASSWORD, "admin")
+    app = create_app(get_settings(), {"TESTING": True})
+    page_path = f"/staff/content/training/{run.id}"
+    editor = app.test_client()
+    sign_in(editor, "erin")
+    page = text_of(editor.get(page_path))
+    notice = re.search(r'<div class="flash warning" id="awaiting-signoff">(.*?)</div>', page, re.S)
+    named = set(re.findall(r"<li>(\w+) \(", notice.group(1)))
+    assert named == set(load_content(root / "content").topic_ids) - {"bladder"}
+    assert 'id="publish-override"' not in page
+    refused = post_form(editor, f"{page_path}/publish", page_path)
+    shown = text_of(editor.get(refused.headers["Location"]))
+    assert "Not published: these answers await a clinician's sign-off" in shown
+    assert "cost (" in shown and "bladder (" not in shown
+    admin = app.test_client()
+    sign_in(admin, "adam")
+    assert 'id="publish-override"' in text_of(admin.get(page_path))
+    assert live_model() == models / model_path.name
+
+
 def test_the_topics_list_marks_the_answers_a_new_article_revision_asks_to_check(client, project):
     import datetime as dt
 
