@@ -8,7 +8,7 @@ from flask import Flask
 from bot.settings import Settings, get_settings
 from bot.web import headers, health, security
 from bot.web.public import chat, visitor_calendar, widget
-from bot.web.staff import console, content
+from bot.web.staff import console
 
 
 def create_app(settings: Settings | None = None, test_config: dict | None = None) -> Flask:
@@ -32,10 +32,12 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     # The widget posts JSON from the visitor's browser, with no session and no form to protect.
     security.csrf.exempt(widget.blueprint)
     staff = console.create_blueprint()
-    # The staff console checks the token itself, right after its sign-in check; the content
-    # pages are nested in it, and exempt apart (flask_wtf looks at the innermost blueprint).
+    # The staff console checks the token itself, right after its sign-in check (so that an
+    # anonymous post gets 401, not the app-wide check's 400); the content, sign-off and gap
+    # report pages are nested in it, and exempt apart (flask_wtf looks at the innermost one).
     security.csrf.exempt(staff)
-    security.csrf.exempt(content.blueprint)
+    for nested in console.nested_blueprints():
+        security.csrf.exempt(nested)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(widget.blueprint)
     app.register_blueprint(chat.blueprint)
