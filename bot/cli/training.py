@@ -89,7 +89,7 @@ def train_live_model(force: bool) -> int:
     log_path = settings.var_dir / "log" / "train.log"
     log_path.parent.mkdir(exist_ok=True)
     click.echo(
-        f"Training the model, about 5 minutes on 2 cores (Rasa's output: {shown_path(log_path)})"
+        f"Training the model, about 3 minutes on 2 cores (Rasa's output: {shown_path(log_path)})"
     )
     view = TrainingView(interactive=sys.stdout.isatty())
     try:
