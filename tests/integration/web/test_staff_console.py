@@ -193,6 +193,9 @@ def test_every_staff_route_refuses_anonymous_requests(app, client, database_url)
                 assert response.status_code == 302, (method, path)
                 assert response.location.startswith("/staff/login?next=/staff"), path
             else:
+                # Without a token too: the sign-in check answers before any CSRF check would.
+                bare = client.open(path, method=method, data={"text": "x"})
+                assert bare.status_code == 401, (method, path, "no token")
                 response = client.open(path, method=method, data={"csrf_token": token, "text": "x"})
                 assert response.status_code == 401, (method, path)
                 assert "Sign in to use the staff console" in text_of(response)
