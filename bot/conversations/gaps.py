@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot.content.model import current
 from bot.content.outcomes import FALLBACK, OUTCOMES
-from bot.conversations.answer_feedback import FeedbackCount, down_votes, feedback_by_topic
+from bot.conversations.answer_feedback import FeedbackCount, feedback_by_topic
 from bot.conversations.answer_health import SERIES, WeekCounts, weekly_health
 from bot.conversations.gap_themes import centre_of, group_indices
 from bot.conversations.inbox import InboxSources
@@ -46,9 +46,7 @@ from bot.conversations.inbox_entries import HANDED_OVER, NOT_HELPFUL, message_ke
 from bot.db.rasa_events import conversation_events, conversations, has_events
 from bot.desk.masking import mask
 from bot.models.evaluation import is_topic
-from bot.models.tuning import configured_thresholds
 from bot.nlu.embedding_codec import PARSE_DATA_KEY, decode_embedding
-from bot.settings import get_settings
 
 NOT_ANSWERED, NOT_HELPFUL_KIND, ASKED_AGAIN = "not answered", "not helpful", "asked again"
 KINDS = (NOT_ANSWERED, NOT_HELPFUL_KIND, ASKED_AGAIN)
@@ -132,13 +130,14 @@ def conversation_gaps(
     reasons = {item.key: (item.reason, item.text) for item in sources.items(sender_id, events)}
     details = personal_details(events)
     questions: list[Question] = []
+    outcomes: dict[int, str] = {}
     for index, event in enumerate(events):
         timestamp = float(event.get("timestamp") or 0)
         if timestamp < since or not is_question(events, index):
             continue
         if chose_a_suggestion(events, index):
             continue
-        outcome = _question_outcome(events, index)
+        outcome = outcomes[index] = _question_outcome(events, index)
         embedding = decode_embedding((event.get("parse_data") or {}).get(PARSE_DATA_KEY))
         questions.append(Question(timestamp, outcome, embedding))
         key = message_key(sender_id, timestamp)
@@ -151,7 +150,8 @@ def conversation_gaps(
         index = by_key.get(key)
         if index is None or float(events[index].get("timestamp") or 0) < since:
             continue
-        kinds = _kinds(reason, _question_outcome(events, index))
+        outcome = outcomes.get(index) or _question_outcome(events, index)
+        kinds = _kinds(reason, outcome)
         if not kinds:
             continue
         parse_data = events[index].get("parse_data") or {}
@@ -172,11 +172,13 @@ def conversation_gaps(
     return found, questions
 
 
-def collect(session: Session, since: float) -> tuple[list[GapMessage], list[Question]]:
-    """Every gap message and every visitor question since `since`, oldest first."""
+def collect(
+    session: Session, since: float, sources: InboxSources
+) -> tuple[list[GapMessage], list[Question]]:
+    """Every gap message and every visitor question since `since`, oldest first; `sources`:
+    what the inbox reads besides the tracker store, read once by the caller."""
     if not has_events(session):
         return [], []
-    sources = InboxSources(session)
     messages: list[GapMessage] = []
     questions: list[Question] = []
     for sender_id, _last in conversations(session, since=since):
@@ -190,11 +192,11 @@ def collect(session: Session, since: float) -> tuple[list[GapMessage], list[Ques
     return messages, questions
 
 
-def down_vote_times(session: Session, since: float) -> list[float]:
-    """When answers were marked not helpful since `since`."""
+def down_vote_times(sources: InboxSources, since: float) -> list[float]:
+    """When answers were marked not helpful since `since` (the votes the inbox read)."""
     return sorted(
         at.timestamp()
-        for votes in down_votes(session).values()
+        for votes in sources.down_votes.values()
         for _topic, at in votes
         if at.timestamp() >= since
     )
@@ -276,15 +278,16 @@ def gap_report(session: Session, days: int, now: dt.datetime | None = None) -> G
     """The gap report of the last `days` days (up to `now`)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     since = now - dt.timedelta(days=days)
-    messages, questions = collect(session, since.timestamp())
+    sources = InboxSources(session)
+    messages, questions = collect(session, since.timestamp(), sources)
     centre = centre_of([q.embedding for q in questions if q.embedding is not None])
     groups = group_indices([m.embedding for m in messages], [m.text for m in messages], centre)
-    near = configured_thresholds(get_settings().content_root / "config.yml").topic
+    near = sources.thresholds.topic
     labels = topic_labels()
     themes = [_theme([messages[i] for i in group], labels, near) for group in groups]
     weeks = weekly_health(
         [(q.timestamp, q.outcome) for q in questions],
-        down_vote_times(session, since.timestamp()),
+        down_vote_times(sources, since.timestamp()),
         since.timestamp(),
         now.timestamp(),
     )
