@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.shared import clinic_details, in_thread, latest_intent
+from bot.content.message_keys import MESSAGE_RESPONSES
 from bot.desk.contact import clean_name, display_phone, parse_contact_detail
 from bot.desk.handoff_delivery import record_handoff
 from bot.desk.handoff_drafts import Contact, HandoffDraft, transcript_from_events
@@ -34,7 +35,10 @@ OFFER_REASONS = {
     "utter_handoff_offer_eligibility": "eligibility",
     "utter_handoff_offer_human": "human_request",
     "utter_handoff_offer_unanswered": "unanswered",
+    # "Yes" to the offer made instead of an answer no clinician has approved yet.
+    "action_reply_after_answer": "unanswered",
 }
+UNDER_REVIEW_RESPONSE = MESSAGE_RESPONSES["answer_under_review"]
 
 
 def _cleared_slots() -> list[dict[str, Any]]:
@@ -43,7 +47,7 @@ def _cleared_slots() -> list[dict[str, Any]]:
 
 def handoff_request(events: list[dict[str, Any]]) -> tuple[str, str | None]:
     """(reason, question) of the latest handoff offer: which offer the bot made, and the
-    visitor's message it answered."""
+    visitor's message it answered (not the "yes" to an offer made in an answer's place)."""
     offer_at = None
     for index in range(len(events) - 1, -1, -1):
         event = events[index]
@@ -54,9 +58,49 @@ def handoff_request(events: list[dict[str, Any]]) -> tuple[str, str | None]:
         return "eligibility", None
     reason = OFFER_REASONS[events[offer_at]["name"]]
     for event in reversed(events[:offer_at]):
-        if event.get("event") == "user":
+        if event.get("event") == "user" and _intent(event) != "affirm":
             return reason, event.get("text")
     return reason, None
+
+
+def _intent(user_event: dict[str, Any]) -> str | None:
+    return ((user_event.get("parse_data") or {}).get("intent") or {}).get("name")
+
+
+def answer_withheld(events: list[dict[str, Any]], domain: DomainDict) -> bool:
+    """Whether the bot's latest message was "a clinician is reviewing this answer", said in
+    place of an answer no clinician has approved (bot/nlg/approved_answers.py)."""
+    said = {
+        variant.get("text")
+        for variant in domain.get("responses", {}).get(UNDER_REVIEW_RESPONSE, [])
+    }
+    for event in reversed(events):
+        if event.get("event") == "bot":
+            return event.get("text") in said
+    return False
+
+
+class ActionReplyAfterAnswer(Action):
+    """A yes or no just after an answer. After "a clinician is reviewing this answer" it is the
+    reply to the offer to pass the question on; after any other answer it is out of context and
+    is taken as anywhere else (bot/data/rules.yml)."""
+
+    def name(self) -> str:
+        return "action_reply_after_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        affirmed = latest_intent(tracker) == "affirm"
+        if not answer_withheld(tracker.events, domain):
+            dispatcher.utter_message(
+                response="utter_ask_what_next" if affirmed else "utter_goodbye"
+            )
+            return []
+        if affirmed:
+            return [FollowupAction("handoff_form")]
+        dispatcher.utter_message(response="utter_handoff_declined", **clinic_details())
+        return _cleared_slots()
 
 
 class ActionDeclineHandoff(Action):

@@ -40,6 +40,7 @@ from bot.ops.balancer import write_nginx_config  # noqa: E402
 from bot.ops.runner import ProcessSpec, Supervisor, child_environment, process_specs  # noqa: E402
 from bot.settings import PROJECT_ROOT, settings_from_env  # noqa: E402
 from tests.conftest import free_prod_mode_ports, throwaway_postgres_database  # noqa: E402
+from tests.project_copies import copy_project  # noqa: E402
 
 QUESTIONS = PROJECT_ROOT / "tests" / "eval" / "questions.yml"
 BASELINE_DIR = PROJECT_ROOT / "var" / "bench" / "rasa-init"
@@ -157,7 +158,13 @@ def measure(
             specs = [s for s in process_specs(settings) if s.name != "web"]
         else:
             specs = baseline_specs(settings, baseline_model(), Path(folder))
-        env = {**child_environment(settings), **NO_RATE_LIMITS, "PYTHONPATH": str(PROJECT_ROOT)}
+        env = {
+            **child_environment(settings),
+            **NO_RATE_LIMITS,
+            "PYTHONPATH": str(PROJECT_ROOT),
+            # As at a clinic whose clinician approved every answer, so that answers are given.
+            "KAPBOT_CONTENT_ROOT": str(copy_project(Path(folder) / "project")),
+        }
         supervisor = Supervisor(specs, env)
         print(f"[{assistant}, {instances} instance(s)] starting…", flush=True)
         supervisor.start()

@@ -55,6 +55,7 @@ YES_NO_MESSAGES = (
     "handoff_offer_eligibility",
     "handoff_offer_human",
     "handoff_offer_unanswered",
+    "answer_under_review",
     "offer_booking",
     "ask_booking_consent",
 )

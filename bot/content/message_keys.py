@@ -21,6 +21,9 @@ MESSAGE_RESPONSES = {
     "handoff_offer_eligibility": "utter_handoff_offer_eligibility",
     "handoff_offer_human": "utter_handoff_offer_human",
     "handoff_offer_unanswered": "utter_handoff_offer_unanswered",
+    # Instead of a topic's answer while no clinician has approved any text of it
+    # (bot/nlg/approved_answers.py).
+    "answer_under_review": "utter_answer_under_review",
     "ask_contact_name": "utter_ask_contact_name",
     "ask_contact_detail": "utter_ask_contact_detail",
     "ask_contact_consent": "utter_ask_contact_consent",

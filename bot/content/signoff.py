@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from bot.content.article import ArticleError, Revision, load_revisions
-from bot.content.model import as_date, load_content, load_yaml
+from bot.content.model import ContentError, as_date, load_content, load_yaml
 from bot.files.atomic import write_atomically
 from bot.files.file_lock import exclusive_lock
 
@@ -204,6 +204,24 @@ def signoff_states(content_dir: Path) -> dict[str, SignoffState]:
         )
         for topic in content.topics
     }
+
+
+def under_review_warning(content_dir: Path) -> list[str]:
+    """Lines for the start-up message when topics have no approved answer: visitors who ask
+    about them are told a clinician is reviewing it (bot/nlg/approved_answers.py)."""
+    try:
+        states = signoff_states(content_dir).values()
+    except (ContentError, SignoffError) as error:
+        return [f"  Answers               the sign-off record cannot be read ({error})"]
+    waiting = [state.topic_id for state in states if state.last_approved is None]
+    if not waiting:
+        return []
+    return [
+        f"  Answers under review  {len(waiting)} of {len(states)} topics have no answer a "
+        "clinician approved:",
+        '    visitors get "a clinician is reviewing this answer" for them until one signs off '
+        "(.venv/bin/kapbot signoff status)",
+    ]
 
 
 def answer_diff(before: str, after: str) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.content.signoff import under_review_warning
 from bot.files.local_secrets import private_directory
 from bot.models.store import NoModelError
 from bot.ops.balancer import balancer_health_url, nginx_command, write_nginx_config
@@ -251,6 +252,7 @@ def banner(settings: Settings) -> str:
             ),
             f"  Action server         {settings.actions_url}/health",
             f"  Data stored in        {_without_password(settings.database_url)}",
+            *under_review_warning(settings.content_root / "content"),
             "Press Ctrl-C to stop everything.",
             "",
         ]

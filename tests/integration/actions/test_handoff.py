@@ -6,16 +6,19 @@ import time
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import bot.desk.handoff_delivery as handoff_delivery
 from actions.handoff import (
     ActionDeclineHandoff,
+    ActionReplyAfterAnswer,
     ActionSubmitHandoff,
     ValidateHandoffForm,
     handoff_request,
 )
+from bot.content.build import render_responses
+from bot.content.model import load_content
 from bot.db.session import session_scope
 from bot.desk.handoffs import list_handoffs
 
@@ -111,6 +114,65 @@ def test_the_offer_given_tells_the_reason_and_the_question_before_it():
     ]
     assert handoff_request(later) == ("human_request", "can i talk to a person")
     assert handoff_request([]) == ("eligibility", None)
+
+
+def answer_then_reply(answer_text: str, reply_intent: str) -> list[dict]:
+    """A question about a topic, the bot's answer (or the offer in its place), then yes or no."""
+    now = time.time()
+    return [
+        {"event": "action", "name": "action_listen", "timestamp": now - 60},
+        {
+            "event": "user",
+            "text": "Is the bladder thing real?",
+            "timestamp": now - 50,
+            "parse_data": {"intent": {"name": "faq", "confidence": 0.9}},
+        },
+        {"event": "action", "name": "utter_faq", "timestamp": now - 49},
+        {
+            "event": "bot",
+            "text": answer_text,
+            "timestamp": now - 49,
+            "metadata": {"utter_action": "utter_faq/bladder"},
+        },
+        {
+            "event": "user",
+            "text": "Yes, please" if reply_intent == "affirm" else "No, thanks",
+            "timestamp": now - 40,
+            "parse_data": {"intent": {"name": reply_intent, "confidence": 0.99}},
+        },
+        {"event": "action", "name": "action_reply_after_answer", "timestamp": now - 39},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("withheld", "reply", "expected_events", "expected_response"),
+    [
+        (True, "affirm", [FollowupAction("handoff_form")], None),
+        (True, "deny", [SlotSet("contact_name", None)], "utter_handoff_declined"),
+        (False, "affirm", [], "utter_ask_what_next"),
+        (False, "deny", [], "utter_goodbye"),
+    ],
+)
+async def test_yes_or_no_after_an_answer_under_review_answers_the_offer_made_in_its_place(
+    handoff_database, withheld, reply, expected_events, expected_response
+):
+    content = load_content()
+    said = content.messages["answer_under_review"] if withheld else "Rarely. Source: ..."
+    events = answer_then_reply(said, reply)
+    dispatcher = CollectingDispatcher()
+    domain = {"responses": render_responses(content)}
+
+    returned = await ActionReplyAfterAnswer().run(
+        dispatcher, tracker(intent=reply, events=events), domain
+    )
+
+    assert [event for event in returned if event in expected_events] == expected_events
+    assert [m["response"] for m in dispatcher.messages] == (
+        [expected_response] if expected_response else []
+    )
+    if withheld and reply == "affirm":
+        # The handoff that follows is an unanswered question, and names it (not the "yes").
+        assert handoff_request(events) == ("unanswered", "Is the bladder thing real?")
 
 
 async def test_no_to_the_offer_gives_the_clinic_number_and_stores_nothing(handoff_database):

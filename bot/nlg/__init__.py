@@ -1,0 +1,1 @@
+"""Rasa's response generation as configured for this project (endpoints.yml names it)."""
