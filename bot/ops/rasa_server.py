@@ -9,6 +9,7 @@ bot/models/rasa_api.py keeps it, and reaches Rasa's argument parser inside this 
 
 from __future__ import annotations
 
+import os
 import sys
 
 from bot.models.rasa_api import api_token
@@ -36,6 +37,11 @@ def main() -> None:
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    # One TensorFlow thread per operation: a turn's operations are too small to gain from a
+    # second one, and the threads then contend with the other conversations' turns (idle
+    # 2-core machine: p95 61 against 67 ms, 20 against 18 messages/s; docs/benchmarks.md).
+    # Rasa reads it when it starts; training, in processes of its own, keeps both threads.
+    os.environ.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
     from rasa.__main__ import main as rasa_main
 
     # Rasa parses sys.argv; changing it here leaves /proc/PID/cmdline as it was.
