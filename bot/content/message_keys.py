@@ -24,6 +24,8 @@ MESSAGE_RESPONSES = {
     # Instead of a topic's answer while no clinician has approved any text of it
     # (bot/nlg/approved_answers.py).
     "answer_under_review": "utter_answer_under_review",
+    # The same in the middle of a form, which then asks its own question: no offer.
+    "answer_under_review_in_form": "utter_answer_under_review_in_form",
     "ask_contact_name": "utter_ask_contact_name",
     "ask_contact_detail": "utter_ask_contact_detail",
     "ask_contact_consent": "utter_ask_contact_consent",

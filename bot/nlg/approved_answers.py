@@ -9,7 +9,8 @@ replaced. This response generator has the last word, in the Rasa server, on ever
   article revision that sent the approved text back for sign-off);
 - "a clinician is reviewing this answer", with the offer to pass the question to the care team,
   when no text of the topic has been approved (the rules and actions/handoff.py take the
-  visitor's yes or no to that offer).
+  visitor's yes or no to that offer); in the middle of a form, which asks its own question
+  next, the same without the offer.
 
 The sign-off record is read again whenever its file changes: an approval applies at once, with
 no retrain and no restart. Configured in endpoints.yml (`nlg:`)."""
@@ -29,13 +30,15 @@ from bot.content.build import (
     render_responses,
     split_faq_text,
 )
-from bot.content.model import current
+from bot.content.message_keys import MESSAGE_RESPONSES
+from bot.content.model import ContentError, current
 from bot.content.signoff import Decision, SignoffError, ledger_path, read_ledger
 from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-UNDER_REVIEW_RESPONSE = "utter_answer_under_review"
+UNDER_REVIEW_RESPONSE = MESSAGE_RESPONSES["answer_under_review"]
+UNDER_REVIEW_IN_FORM_RESPONSE = MESSAGE_RESPONSES["answer_under_review_in_form"]
 
 
 def shown_text(model_text: str, approval: Decision | None) -> str | None:
@@ -102,9 +105,14 @@ class ApprovedAnswerGenerator(TemplatedNaturalLanguageGenerator):
         text = shown_text(message.get("text") or "", approval)
         if text is not None:
             return {**message, "text": text}
-        under_review = await super().generate(
-            UNDER_REVIEW_RESPONSE, tracker, output_channel, **kwargs
+        withheld = (
+            UNDER_REVIEW_IN_FORM_RESPONSE if tracker.active_loop_name else UNDER_REVIEW_RESPONSE
         )
-        if under_review is None:  # a model trained before this response existed
-            under_review = {**render_responses(current(content_dir))[UNDER_REVIEW_RESPONSE][0]}
-        return under_review
+        said = await super().generate(withheld, tracker, output_channel, **kwargs)
+        if said is not None:
+            return said
+        try:  # a model trained before this response existed: the content's own
+            return {**render_responses(current(content_dir))[withheld][0]}
+        except ContentError as error:
+            log.error("No answer, and no 'under review' message to give instead: %s", error)
+            return None

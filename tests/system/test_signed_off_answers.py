@@ -75,6 +75,20 @@ def test_no_to_the_offer_gives_the_clinic_number_and_the_next_answer_flows(serve
     assert "Source: How Safe Is KAP?" in say(rasa_url, sender, "How long does a session last?")
 
 
+def test_in_the_middle_of_a_form_it_is_said_without_the_offer_and_the_form_goes_on(servers, record):
+    rasa_url, _ = servers
+    sender = f"visitor-{uuid.uuid4().hex[:8]}"
+    record()
+
+    say(rasa_url, sender, "I'm on lithium, can I do KAP?")
+    assert "What name" in say(rasa_url, sender, "yes please")
+    reply = exchange(rasa_url, sender, QUESTION)
+
+    assert reply[0]["text"] == load_content().messages["answer_under_review_in_form"]
+    assert not any(message.get("buttons") for message in reply)
+    assert "What name" in reply[-1]["text"]
+
+
 def test_a_model_holding_another_text_gives_the_last_approved_one(servers, record):
     rasa_url, _ = servers
     sender = f"visitor-{uuid.uuid4().hex[:8]}"

@@ -148,7 +148,12 @@ def answer_then_reply(answer_text: str, reply_intent: str) -> list[dict]:
     ("withheld", "reply", "expected_events", "expected_response"),
     [
         (True, "affirm", [FollowupAction("handoff_form")], None),
-        (True, "deny", [SlotSet("contact_name", None)], "utter_handoff_declined"),
+        (
+            True,
+            "deny",
+            [SlotSet(slot, None) for slot in ("contact_name", "contact_detail", "contact_consent")],
+            "utter_handoff_declined",
+        ),
         (False, "affirm", [], "utter_ask_what_next"),
         (False, "deny", [], "utter_goodbye"),
     ],
@@ -166,7 +171,7 @@ async def test_yes_or_no_after_an_answer_under_review_answers_the_offer_made_in_
         dispatcher, tracker(intent=reply, events=events), domain
     )
 
-    assert [event for event in returned if event in expected_events] == expected_events
+    assert returned == expected_events
     assert [m["response"] for m in dispatcher.messages] == (
         [expected_response] if expected_response else []
     )

@@ -10,6 +10,7 @@ import logging
 
 import pytest
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActiveLoop
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.content.build import faq_response_name, render_responses
@@ -27,17 +28,22 @@ def content_dir(unsigned_project_copy, environment):
     return unsigned_project_copy / "content"
 
 
-def generator(content_dir, **answers: str) -> ApprovedAnswerGenerator:
+def generator(content_dir, without=(), **answers: str) -> ApprovedAnswerGenerator:
     """A generator over the responses of a model trained on the content, with `answers`
-    (topic id -> answer text, source line included) in place of the content's."""
+    (topic id -> answer text, source line included) in place of the content's and the
+    responses named in `without` left out."""
     responses = render_responses(load_content(content_dir))
     for topic_id, text in answers.items():
         responses[faq_response_name(topic_id)] = [{"text": text}]
+    for name in without:
+        del responses[name]
     return ApprovedAnswerGenerator(domain=Domain.from_dict({"responses": responses}))
 
 
-def say(nlg: ApprovedAnswerGenerator, response: str) -> dict:
+def say(nlg: ApprovedAnswerGenerator, response: str, in_form: str | None = None) -> dict:
     tracker = DialogueStateTracker("visitor", slots=[])
+    if in_form:
+        tracker.update(ActiveLoop(in_form))
     return asyncio.run(nlg.generate(response, tracker, "rest"))
 
 
@@ -72,10 +78,12 @@ def test_the_approved_text_is_given_as_the_model_holds_it(content_dir):
 
 
 def test_a_model_holding_an_unapproved_edit_gives_the_approved_text(content_dir):
-    approved = load_content(content_dir).topic("bladder").answer
+    bladder = load_content(content_dir).topic("bladder")
+    approved, section = bladder.answer, bladder.source_section
     approve(content_dir, "bladder", "dr.ada", approved, DAY)
     answer, _, source = model_text(content_dir, "bladder").rpartition("\n\n")
-    edited = f"{answer}{EDIT}\n\n{source.replace('Considering the Risks', 'Introduction')}"
+    assert section != "Introduction" and source.endswith(section)
+    edited = f"{answer}{EDIT}\n\n{source.replace(section, 'Introduction')}"
 
     said = say(generator(content_dir, bladder=edited), "utter_faq/bladder")
 
@@ -105,6 +113,24 @@ def test_an_unreadable_record_withholds_every_answer(content_dir, caplog):
 
     assert said["text"] == load_content(content_dir).messages["answer_under_review"]
     assert "sign-off record cannot be read" in caplog.text
+
+
+def test_in_the_middle_of_a_form_it_is_said_without_the_offer(content_dir):
+    messages = load_content(content_dir).messages
+
+    said = say(generator(content_dir), "utter_faq/bladder", in_form="handoff_form")
+
+    assert said["text"] == messages["answer_under_review_in_form"]
+    assert not said.get("buttons")
+
+
+def test_a_model_from_before_the_message_existed_says_the_content_s(content_dir):
+    nlg = generator(content_dir, without=["utter_answer_under_review"])
+
+    said = say(nlg, "utter_faq/bladder")
+
+    assert said["text"] == load_content(content_dir).messages["answer_under_review"]
+    assert len(said["buttons"]) == 2
 
 
 def test_other_responses_are_rasa_s_own(content_dir):
