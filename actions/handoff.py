@@ -45,6 +45,12 @@ def _cleared_slots() -> list[dict[str, Any]]:
     return [SlotSet(slot, None) for slot in FORM_SLOTS]
 
 
+def _declined(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
+    """No handoff after all: nothing personal is kept, and the visitor gets the clinic's number."""
+    dispatcher.utter_message(response="utter_handoff_declined", **clinic_details())
+    return _cleared_slots()
+
+
 def handoff_request(events: list[dict[str, Any]]) -> tuple[str, str | None]:
     """(reason, question) of the latest handoff offer: which offer the bot made, and the
     visitor's message it answered (not the "yes" to an offer made in an answer's place)."""
@@ -99,8 +105,7 @@ class ActionReplyAfterAnswer(Action):
             return []
         if affirmed:
             return [FollowupAction("handoff_form")]
-        dispatcher.utter_message(response="utter_handoff_declined", **clinic_details())
-        return _cleared_slots()
+        return _declined(dispatcher)
 
 
 class ActionDeclineHandoff(Action):
@@ -112,8 +117,7 @@ class ActionDeclineHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(response="utter_handoff_declined", **clinic_details())
-        return _cleared_slots()
+        return _declined(dispatcher)
 
 
 class ActionHandoffStopped(Action):
@@ -173,8 +177,7 @@ class ActionSubmitHandoff(Action):
     ) -> list[dict[str, Any]]:
         if tracker.get_slot("contact_consent") is not True:
             # No consent, no contact: nothing personal is stored.
-            dispatcher.utter_message(response="utter_handoff_declined", **clinic_details())
-            return _cleared_slots()
+            return _declined(dispatcher)
         detail = parse_contact_detail(
             tracker.get_slot("contact_detail") or "", get_settings().phone_region
         )
