@@ -40,8 +40,11 @@ POSTGRES_ADMIN_URL = os.environ.get(
 
 
 # The suite's folders, in the order they run: the fast ones first, so a broken unit shows in
-# seconds. model/, system/ and browser/ load TensorFlow or start servers: they are `slow`.
-LEVELS = ("unit", "integration", "model", "system", "browser")
+# seconds. model/, system/ and browser/ load TensorFlow or start servers: they are `slow`, and
+# marked with their folder's name too. `make test` runs browser/ and model/ in one process and
+# the rest beside it (scripts/run-tests.sh): browser/ first there, so that its retraining and
+# the worse candidate's training in the other process overlap.
+LEVELS = ("unit", "integration", "browser", "model", "system")
 SLOW_LEVELS = {"model", "system", "browser"}
 
 
@@ -71,8 +74,10 @@ def _level(item) -> str:
 
 def pytest_itemcollected(item):
     # Marked here, as each test is collected: `-m slow` and `-m "not slow"` select by it later.
-    if _level(item) in SLOW_LEVELS:
+    level = _level(item)
+    if level in SLOW_LEVELS:
         item.add_marker(pytest.mark.slow)
+        item.add_marker(getattr(pytest.mark, level))
 
 
 @pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by their shared fixtures
@@ -386,11 +391,9 @@ def worse_candidate_run(model_path, tmp_path_factory):
     model: (run, settings).
 
     It is kept under var/test-models/ keyed by a hash of its training inputs, so only a changed
-    project trains it again."""
-    import json
-
-    from bot.db.migrate import upgrade
-    from bot.models.training_jobs import get_run, list_runs, start_training
+    project trains it again. `make test` runs two pytest processes side by side: a lock on that
+    folder makes the second wait for the first's training and take its result."""
+    from bot.files.file_lock import exclusive_lock
     from tests.project_copies import copy_project
 
     project = copy_project(tmp_path_factory.mktemp("worse-project"))
@@ -402,6 +405,18 @@ def worse_candidate_run(model_path, tmp_path_factory):
         / "test-models"
         / f"worse-{WORSE_TOPIC}-{_training_inputs_hash(project)}"
     )
+    with exclusive_lock(folder.with_suffix(".lock")):
+        return _worse_candidate(project, folder, model_path)
+
+
+def _worse_candidate(project: Path, folder: Path, model_path: Path):
+    """The worse candidate trained from `project` into `folder`, or the one already there if it
+    was compared with `model_path`: (run, settings)."""
+    import json
+
+    from bot.db.migrate import upgrade
+    from bot.models.training_jobs import get_run, list_runs, start_training
+
     settings = settings_from_env(
         {
             "KAPBOT_VAR_DIR": str(folder / "var"),
