@@ -6,7 +6,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-pytest_run() { .venv/bin/python -m pytest -p no:cacheprovider "$@" ${PYTEST_ARGS:-}; }
+# pytest_run NAME ARGS...: each run leaves var/log/tests-NAME.xml, for scripts/test_times.py.
+pytest_run() {
+    local name=$1
+    shift
+    .venv/bin/python -m pytest -p no:cacheprovider --junitxml="var/log/tests-$name.xml" \
+        "$@" ${PYTEST_ARGS:-}
+}
 # pytest exits 5 when a run selects no test: with PYTEST_ARGS naming a few, one run may have none.
 passed() { [ "$1" -eq 0 ] || [ "$1" -eq 5 ]; }
 
@@ -22,7 +28,7 @@ else
 fi
 
 echo "==> Tests that need no trained model"
-pytest_run -m "not slow"
+pytest_run fast -m "not slow"
 fast=$?
 
 if [ -n "$training" ]; then
@@ -40,9 +46,9 @@ fi
 browser_log=var/log/test-browser-and-model.log
 echo "==> Tests with the trained model, servers and the browser, in two processes:"
 echo "    browser/ and model/ (shown when they end; log: $browser_log) beside the others"
-pytest_run -m "slow and (browser or model)" >"$browser_log" 2>&1 &
+pytest_run browser-and-model -m "slow and (browser or model)" >"$browser_log" 2>&1 &
 browser_run=$!
-pytest_run -m "slow and not (browser or model)"
+pytest_run servers -m "slow and not (browser or model)"
 servers=$?
 wait "$browser_run"
 browser=$?

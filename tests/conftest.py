@@ -138,10 +138,12 @@ def wait_for(url: str, process: subprocess.Popen | None = None, timeout: float =
 
 
 def stop_process(process: subprocess.Popen) -> None:
+    """Stops a server a test started. Killed after 5 s: Sanic waits up to 15 s for a socket.io
+    client's open long poll, and a test's teardown needs no graceful end."""
     if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
