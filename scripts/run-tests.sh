@@ -40,9 +40,9 @@ if [ -n "$training" ]; then
     fi
 fi
 
-# Two processes side by side: each spends much of its time waiting (on servers starting, on
-# timeouts it provokes, on the browser), and each of the two trainings left (the browser test's
-# retraining, the worse candidate) keeps about one core busy.
+# Two processes side by side: one kept about one of the two cores busy (it waits on servers
+# starting, on timeouts it provokes, on the browser, and each training in it uses about one
+# core); two keep 1.9 busy, and took 612 s instead of 1,232 (docs/benchmarks.md).
 browser_log=var/log/test-browser-and-model.log
 echo "==> Tests with the trained model, servers and the browser, in two processes:"
 echo "    browser/ and model/ (shown when they end; log: $browser_log) beside the others"
