@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -49,12 +50,17 @@ SLOW_LEVELS = {"model", "system", "browser"}
 
 
 def pytest_configure(config):
-    """The suite runs as a clinic whose clinician has approved every answer. The repository
+    """Ctrl-C stops every run of `make test`: bash starts one of its two slow runs in the
+    background (scripts/run-tests.sh) with SIGINT ignored, so pytest would never see it.
+
+    The suite runs as a clinic whose clinician has approved every answer. The repository
     records no approval (nobody clinical has signed these answers off), and a Rasa server
     gives no unapproved answer (bot/nlg/approved_answers.py): on the repository's own content
     every answer would be "under review". So KAPBOT_CONTENT_ROOT, which the servers and
     commands the tests start inherit, names a signed-off copy of the project's editable files,
     unless the caller set one. Tests of the unapproved state use unsigned_project_copy."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if os.environ.get("KAPBOT_CONTENT_ROOT"):
         return
     import tempfile
