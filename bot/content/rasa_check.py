@@ -37,6 +37,11 @@ EXPECTED_RASA_WARNINGS = (
         re.compile(r"The intent 'other_language' is listed in the domain file, but is not found"),
         "set by bot.nlu.language_gate.LanguageGate, never learnt from examples",
     ),
+    (
+        re.compile(r"your NLU configuration does not include a response selector component"),
+        "Rasa's recipe check looks for the ResponseSelector class itself; config.yml has its "
+        "subclass bot.nlu.quick_loading.QuickLoadingResponseSelector",
+    ),
 )
 
 

@@ -23,8 +23,8 @@ TRAINING_DONE_AT = 85
 # The components that take most of the training time, and the words the console shows for them:
 # (step text, progress at its first epoch, progress at its last).
 SLOW_COMPONENTS = {
-    "DIETClassifier": ("Training the intent classifier", 10, 45),
-    "ResponseSelector": ("Training the answer selector", 45, 80),
+    "QuickLoadingDIETClassifier": ("Training the intent classifier", 10, 45),
+    "QuickLoadingResponseSelector": ("Training the answer selector", 45, 80),
 }
 _COMPONENT_STARTED = re.compile(r"Starting to train component '(\w+)'")
 _EPOCH = re.compile(r"Epochs:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)")

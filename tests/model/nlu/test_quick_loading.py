@@ -1,0 +1,53 @@
+"""The trained model loaded without Rasa's training step (bot/nlu/quick_loading.py) predicts
+exactly what Rasa's own loading of the same model predicts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.models.evaluation import QuestionSet
+from bot.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+QUESTIONS = PROJECT_ROOT / "tests" / "eval" / "questions.yml"
+
+
+def _rankings(assistant, texts: list[str]) -> list[tuple]:
+    async def parse_all():
+        return [await assistant.parse(text) for text in texts]
+
+    rankings = []
+    for parsed in asyncio.run(parse_all()):
+        topics = parsed.get("response_selector", {}).get("faq", {}).get("ranking") or []
+        rankings.append(
+            (
+                [(r["name"], r["confidence"]) for r in parsed["intent_ranking"]],
+                [(r["intent_response_key"], r["confidence"]) for r in topics],
+            )
+        )
+    return rankings
+
+
+def test_quick_loading_predicts_what_rasas_loading_predicts(assistant, model_path, monkeypatch):
+    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+    from rasa.nlu.selectors.response_selector import ResponseSelector
+
+    from bot.models.assistant import LocalAssistant
+    from bot.nlu.quick_loading import QuickLoadingDIETClassifier, QuickLoadingResponseSelector
+
+    texts = [question.text for question in QuestionSet.of(QUESTIONS).load()][:120]
+    quick = _rankings(assistant, texts)
+    # The same model, its two classifiers loaded Rasa's way: one training step, then the weights.
+    monkeypatch.setattr(
+        QuickLoadingDIETClassifier, "model_class", staticmethod(DIETClassifier.model_class)
+    )
+    monkeypatch.setattr(
+        QuickLoadingResponseSelector, "model_class", staticmethod(ResponseSelector.model_class)
+    )
+    rasas = _rankings(LocalAssistant(model_path).load(), texts)
+    assert quick == rasas
+    # Not a vacuous match: the answers differ from message to message.
+    assert len({ranking[0][0] for ranking in quick}) > 5
