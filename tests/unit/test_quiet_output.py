@@ -242,7 +242,8 @@ def test_a_failed_training_shows_the_end_of_its_log(environment, monkeypatch, tm
     assert errors[-1] == f"error: The training failed: bad data (Rasa's whole output: {log})"
 
 
-# A stand-in for .venv/bin/python that answers setup-venv.sh's questions and plays a noisy pip.
+# A stand-in for .venv/bin/python that answers setup-venv.sh's questions and plays a noisy
+# installer (`-m uv pip install -r requirements.lock`).
 FAKE_PYTHON = """#!/usr/bin/env bash
 case "$1" in
   --version) echo "Python 3.10.13" ;;
@@ -268,7 +269,7 @@ esac
 def _run_setup(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     (tmp_path / "scripts").mkdir()
     shutil.copy(PROJECT_ROOT / "scripts" / "setup-venv.sh", tmp_path / "scripts")
-    (tmp_path / "requirements.lock").write_text("pip==25.0\nrasa==3.6.21\n")
+    (tmp_path / "requirements.lock").write_text("uv==0.13.10\nrasa==3.6.21\n")
     python = tmp_path / ".venv" / "bin" / "python"
     python.parent.mkdir(parents=True)
     python.write_text(FAKE_PYTHON)
@@ -300,5 +301,7 @@ def test_a_failing_pip_shows_the_end_of_its_log(tmp_path):
     errors = done.stderr.splitlines()
     assert "ERROR: No matching distribution found for package301==1.0" in errors
     assert len(errors) == 32  # a heading, 30 lines of the log, the error
-    assert errors[-1].startswith("error: pip install -r requirements.lock failed")
-    assert errors[-1].endswith("(pip's whole output: var/log/setup-pip.log)")
+    assert errors[-1].startswith(
+        "error: uv pip install --python .venv/bin/python -r requirements.lock failed"
+    )
+    assert errors[-1].endswith("(whole output: var/log/setup-pip.log)")
