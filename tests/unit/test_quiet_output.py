@@ -302,6 +302,7 @@ def test_a_failing_pip_shows_the_end_of_its_log(tmp_path):
     assert "ERROR: No matching distribution found for package301==1.0" in errors
     assert len(errors) == 32  # a heading, 30 lines of the log, the error
     assert errors[-1].startswith(
-        "error: uv pip install --python .venv/bin/python -r requirements.lock failed"
+        "error: uv pip install --python .venv/bin/python --compile-bytecode -r requirements.lock"
+        " failed"
     )
     assert errors[-1].endswith("(whole output: var/log/setup-pip.log)")
