@@ -3,11 +3,12 @@ in a fraction of the time.
 
 To give a loaded model its variables, Rasa trains it for one step on one example before
 restoring the trained weights (RasaModel.load). That traces the whole training graph, gradients
-and optimizer included: 17 of the 25 seconds this project's model took to load, in every Rasa
-server start, every published model and every evaluation. Prediction needs none of it. One
-prediction creates the same variables, the trained weights are restored into them (Rasa's own
-checkpoint, every variable checked), and what that first prediction computed from the untrained
-weights is thrown away. Fine-tuning still loads Rasa's way: it trains on.
+and optimizer included, in every Rasa server start, every published model and every evaluation:
+this project's model loaded in 17 s that way, in 6 s this way (docs/benchmarks.md), and the
+server took a quarter less memory. Prediction needs none of it. One prediction creates the same
+variables, the trained weights are restored into them (Rasa's own checkpoint, every variable
+checked), and what that first prediction computed from the untrained weights is thrown away.
+Fine-tuning still loads Rasa's way: it trains on.
 """
 
 from __future__ import annotations
