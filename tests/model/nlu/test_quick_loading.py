@@ -49,5 +49,5 @@ def test_quick_loading_predicts_what_rasas_loading_predicts(assistant, model_pat
     )
     rasas = _rankings(LocalAssistant(model_path).load(), texts)
     assert quick == rasas
-    # Not a vacuous match: the answers differ from message to message.
-    assert len({ranking[0][0] for ranking in quick}) > 5
+    # Not a vacuous match: the messages get many different topics.
+    assert len({topics[0][0] for _intents, topics in quick if topics}) > 5
