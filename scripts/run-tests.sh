@@ -43,7 +43,7 @@ fi
 
 # Two processes side by side: one kept about one of the two cores busy (it waits on servers
 # starting, on timeouts it provokes, on the browser, and each training in it uses about one
-# core); two keep 1.9 busy, and took 612 s instead of 1,232 (docs/benchmarks.md).
+# core); two keep about 1.9 busy and take half the time (docs/benchmarks.md).
 browser_log=var/log/test-browser-and-model.log
 echo "==> Tests with the trained model, servers and the browser, in two processes:"
 echo "    browser/ and model/ (shown when they end; log: $browser_log) beside the others"

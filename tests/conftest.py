@@ -353,9 +353,9 @@ def database_url(request, tmp_path):
 # --- A deliberately worse candidate model ------------------------------------------------------
 
 WORSE_TOPIC = "cost"  # the topic whose training examples the worse candidate never sees
-# It is meant to be worse: 10 epochs (config.yml: 60 and 40) for DIET and the ResponseSelector
-# cut their training to a fifth; the rest of a training (featurising, Rasa's cache
-# fingerprints, saving) takes as long as ever.
+# It is meant to be worse: 10 epochs for DIET and the ResponseSelector (config.yml: 60 and 40)
+# cut their training to a sixth and a quarter; the rest of a training (featurising, Rasa's
+# cache fingerprints, saving) takes as long as ever.
 WORSE_EPOCHS = 10
 TRAINING_INPUTS = ("config.yml", "domain.yml", "bot/data/*.yml", "content/*.yml")
 

@@ -7,12 +7,10 @@ import asyncio
 
 import pytest
 
+from bot.models.comparison import WRITTEN_QUESTIONS
 from bot.models.evaluation import QuestionSet
-from bot.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
-
-QUESTIONS = PROJECT_ROOT / "tests" / "eval" / "questions.yml"
 
 
 def _rankings(assistant, texts: list[str]) -> list[tuple]:
@@ -38,7 +36,7 @@ def test_quick_loading_predicts_what_rasas_loading_predicts(assistant, model_pat
     from bot.models.assistant import LocalAssistant
     from bot.nlu.quick_loading import QuickLoadingDIETClassifier, QuickLoadingResponseSelector
 
-    texts = [question.text for question in QuestionSet.of(QUESTIONS).load()][:120]
+    texts = [question.text for question in QuestionSet.of(WRITTEN_QUESTIONS).load()][:120]
     quick = _rankings(assistant, texts)
     # The same model, its two classifiers loaded Rasa's way: one training step, then the weights.
     monkeypatch.setattr(
